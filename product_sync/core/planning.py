@@ -1,0 +1,256 @@
+"""Source catalog + what the store holds -> the writes that make the store match.
+
+Pure: given the same inputs it returns the same plan, which is what makes the idempotency
+check meaningful (plan again after writing; the plan must be empty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Set
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from product_sync.core import handles as handle_rules
+from product_sync.core.mapping import (
+    ARCHIVED_KEY,
+    external_id,
+    to_medusa_product,
+    to_medusa_update,
+)
+from product_sync.core.models import Quarantined, SourceProduct
+
+
+class IndexedProduct(BaseModel):
+    """What the sync needs to know about one product it owns, and nothing more."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    source_id: int
+    handle: str
+    status: str
+    content_hash: str | None = None
+    category_id: str | None = None
+    variant_id: str | None = None
+    sku: str | None = None
+    price: Decimal | None = None
+    archived: bool = False
+
+
+class ProductIndex(BaseModel):
+    """The store's products in our external-id namespace, keyed by source id.
+
+    A second product carrying an external id already seen (Medusa does not enforce
+    uniqueness) is kept apart in `duplicates` so it can be reported and repaired.
+    """
+
+    external_id_prefix: str
+    products: dict[int, IndexedProduct] = {}
+    duplicates: list[IndexedProduct] = []
+
+    @classmethod
+    def build(cls, prefix: str, items: Iterable[IndexedProduct]) -> ProductIndex:
+        products: dict[int, IndexedProduct] = {}
+        duplicates: list[IndexedProduct] = []
+        for item in items:  # oldest first, so the original wins
+            if item.source_id in products:
+                duplicates.append(item)
+            else:
+                products[item.source_id] = item
+        return cls(external_id_prefix=prefix, products=products, duplicates=duplicates)
+
+    @property
+    def handles(self) -> set[str]:
+        return {p.handle for p in self.products.values()} | {p.handle for p in self.duplicates}
+
+
+class PlannedWrite(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source_id: int
+    external_id: str
+    handle: str
+    payload: dict[str, Any]
+
+
+class PlannedArchive(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    product_id: str
+    source_id: int
+    handle: str
+
+
+class SyncPlan(BaseModel):
+    creates: list[PlannedWrite] = []
+    updates: list[PlannedWrite] = []
+    unchanged: list[int] = []
+    archives: list[PlannedArchive] = []
+    # Extra copies of one external id: retired (draft, renamed out of the namespace).
+    duplicate_repairs: list[IndexedProduct] = []
+    quarantined: list[Quarantined] = []
+    archive_blocked_reason: str | None = None
+
+    @property
+    def is_noop(self) -> bool:
+        return not (self.creates or self.updates or self.archives or self.duplicate_repairs)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "planned_creates": len(self.creates),
+            "planned_updates": len(self.updates),
+            "unchanged": len(self.unchanged),
+            "planned_archives": len(self.archives),
+            "duplicate_repairs": len(self.duplicate_repairs),
+        }
+
+
+def _needs_update(existing: IndexedProduct, payload: dict[str, Any], price: Decimal) -> bool:
+    return (
+        existing.content_hash != payload["metadata"]["sync_hash"]
+        or existing.status != "published"
+        or existing.archived
+        # The hash says what we last wrote; the price is checked as the store holds it
+        # now, so a hand edit of the one field that costs money is put right.
+        or existing.price != price
+    )
+
+
+def _duplicate_skus(source: list[SourceProduct]) -> list[Quarantined]:
+    seen: dict[str, int] = {}
+    refused = []
+    for product in source:
+        if product.sku is None:
+            continue
+        if product.sku in seen:
+            refused.append(
+                Quarantined(
+                    source_id=product.id,
+                    reason=f"sku {product.sku!r} is also used by product {seen[product.sku]}",
+                )
+            )
+        else:
+            seen[product.sku] = product.id
+    return refused
+
+
+def plan_sync(
+    source: Iterable[SourceProduct],
+    index: ProductIndex,
+    category_ids: Mapping[str, str],
+    *,
+    sales_channel_id: str | None,
+    taken_handles: Set[str] = frozenset(),
+    full_catalog: bool = True,
+    quarantined_ids: Set[int] = frozenset(),
+    max_archive_fraction: float = 0.2,
+) -> SyncPlan:
+    """Decide create / update / unchanged / archive for every product.
+
+    `taken_handles` are handles held by products outside our namespace; `full_catalog` is
+    False for a targeted sync, which never archives; `quarantined_ids` are source ids whose
+    records were refused this run: they are neither updated nor archived.
+    """
+    prefix = index.external_id_prefix
+    products = sorted(source, key=lambda p: p.id)
+    refused = _duplicate_skus(products)
+    refused_ids = {q.source_id for q in refused}
+    products = [p for p in products if p.id not in refused_ids]
+
+    plan = SyncPlan(quarantined=refused, duplicate_repairs=list(index.duplicates))
+    new_products = []
+    for src in products:
+        existing = index.products.get(src.id)
+        if existing is None:
+            new_products.append(src)
+            continue
+        # A category the map cannot resolve keeps the link the product already has, so a
+        # failed category step never strips categories from the store.
+        category_id = category_ids.get(src.category) or existing.category_id
+        payload = to_medusa_product(
+            src,
+            handle=existing.handle,
+            external_id_prefix=prefix,
+            category_id=category_id,
+            sales_channel_id=sales_channel_id,
+        )
+        if _needs_update(existing, payload, src.price):
+            update = to_medusa_update(
+                payload, product_id=existing.id, variant_id=existing.variant_id
+            )
+            plan.updates.append(
+                PlannedWrite(
+                    source_id=src.id,
+                    external_id=payload["external_id"],
+                    handle=existing.handle,
+                    payload=update,
+                )
+            )
+        else:
+            plan.unchanged.append(src.id)
+
+    assigned = handle_rules.assign_handles(
+        ((p.id, p.title) for p in new_products), set(taken_handles) | index.handles
+    )
+    for src in new_products:
+        payload = to_medusa_product(
+            src,
+            handle=assigned[src.id],
+            external_id_prefix=prefix,
+            category_id=category_ids.get(src.category),
+            sales_channel_id=sales_channel_id,
+        )
+        plan.creates.append(
+            PlannedWrite(
+                source_id=src.id,
+                external_id=external_id(prefix, src.id),
+                handle=assigned[src.id],
+                payload=payload,
+            )
+        )
+
+    if full_catalog:
+        _plan_archives(plan, products, index, quarantined_ids | refused_ids, max_archive_fraction)
+    return plan
+
+
+def _plan_archives(
+    plan: SyncPlan,
+    products: list[SourceProduct],
+    index: ProductIndex,
+    keep_ids: Set[int],
+    max_archive_fraction: float,
+) -> None:
+    present = {p.id for p in products} | set(keep_ids)
+    active = [p for p in index.products.values() if p.status == "published" and not p.archived]
+    gone = [p for p in active if p.source_id not in present]
+    if not gone:
+        return
+    limit = max_archive_fraction * len(active)
+    if len(gone) > limit:
+        # A half-empty answer from the source must never empty the store.
+        plan.archive_blocked_reason = (
+            f"{len(gone)} of {len(active)} published products are missing from the source "
+            f"({len(gone) / len(active):.0%} > max_archive_fraction {max_archive_fraction:.0%}); "
+            "archived none. Raise max_archive_fraction if the removal is real."
+        )
+        return
+    plan.archives = [
+        PlannedArchive(product_id=p.id, source_id=p.source_id, handle=p.handle)
+        for p in sorted(gone, key=lambda p: p.source_id)
+    ]
+
+
+def archive_update(archive: PlannedArchive, archived_at: str) -> dict[str, Any]:
+    return {"id": archive.product_id, "status": "draft", "metadata": {ARCHIVED_KEY: archived_at}}
+
+
+def retire_duplicate_update(duplicate: IndexedProduct, prefix: str) -> dict[str, Any]:
+    """Take an extra copy out of our namespace (nothing is deleted) and unpublish it."""
+    return {
+        "id": duplicate.id,
+        "status": "draft",
+        "external_id": f"{prefix}duplicate-of-{duplicate.source_id}:{duplicate.id}",
+    }

@@ -1,0 +1,163 @@
+from decimal import Decimal
+
+from product_sync.core.categories import StoreCategory, plan_categories
+from product_sync.core.mapping import HASH_KEY, to_medusa_product
+from product_sync.core.planning import IndexedProduct, ProductIndex, plan_sync
+from product_sync_tests.factories import product
+
+PREFIX = "dummyjson:"
+CATEGORIES = {"beauty": "pcat_beauty", "laptops": "pcat_laptops"}
+
+
+def indexed(
+    src, *, handle=None, status="published", archived=False, content_hash=None, price=None, pid=None
+):
+    """What the index holds for a product this pipeline wrote from `src`."""
+    handle = handle or f"handle-{src.id}"
+    written = to_medusa_product(
+        src,
+        handle=handle,
+        external_id_prefix=PREFIX,
+        category_id=CATEGORIES.get(src.category),
+        sales_channel_id="sc",
+    )
+    return IndexedProduct(
+        id=pid or f"prod_{src.id}",
+        source_id=src.id,
+        handle=handle,
+        status=status,
+        content_hash=content_hash or written["metadata"][HASH_KEY],
+        category_id=CATEGORIES.get(src.category),
+        variant_id=f"variant_{src.id}",
+        price=src.price if price is None else price,
+        archived=archived,
+    )
+
+
+def plan(source, index_items=(), **kwargs):
+    index = ProductIndex.build(PREFIX, index_items)
+    kwargs.setdefault("sales_channel_id", "sc")
+    return plan_sync(source, index, CATEGORIES, **kwargs)
+
+
+def test_cold_store_creates_everything():
+    source = [product(id=i, title=f"P {i}") for i in (1, 2, 3)]
+    result = plan(source)
+    assert [c.source_id for c in result.creates] == [1, 2, 3]
+    assert [c.handle for c in result.creates] == ["p-1", "p-2", "p-3"]
+    assert not result.updates and not result.archives
+
+
+def test_unchanged_products_are_not_written():
+    source = [product(id=i) for i in (1, 2)]
+    result = plan(source, [indexed(p) for p in source])
+    assert result.unchanged == [1, 2]
+    assert result.is_noop
+
+
+def test_changed_product_is_updated_with_its_existing_handle_and_variant():
+    old = product(id=1, price=9.99)
+    new = product(id=1, price=10.49)
+    result = plan([new], [indexed(old, handle="keep-me")])
+    (update,) = result.updates
+    assert update.payload["id"] == "prod_1"
+    assert update.handle == "keep-me" and "handle" not in update.payload
+    assert update.payload["variants"][0]["id"] == "variant_1"
+    assert update.payload["variants"][0]["prices"][0]["amount"] == 10.49
+
+
+def test_hand_edited_price_in_the_store_is_put_right():
+    src = product(id=1)
+    result = plan([src], [indexed(src, price=Decimal("1.00"))])
+    assert [u.source_id for u in result.updates] == [1]
+
+
+def test_archived_product_that_returns_is_republished():
+    src = product(id=1)
+    result = plan([src], [indexed(src, status="draft", archived=True)])
+    (update,) = result.updates
+    assert update.payload["status"] == "published"
+    assert update.payload["metadata"]["sync_archived_at"] is None
+
+
+def test_products_removed_upstream_are_archived():
+    source = [product(id=i) for i in range(1, 11)]
+    result = plan(source[:-1], [indexed(p) for p in source])
+    assert [a.source_id for a in result.archives] == [10]
+    assert result.archive_blocked_reason is None
+
+
+def test_guardrail_blocks_mass_archive():
+    source = [product(id=i) for i in range(1, 11)]
+    result = plan(source[:5], [indexed(p) for p in source])
+    assert result.archives == []
+    assert "5 of 10" in result.archive_blocked_reason
+
+
+def test_targeted_sync_never_archives():
+    source = [product(id=i) for i in range(1, 11)]
+    result = plan(source[:1], [indexed(p) for p in source], full_catalog=False)
+    assert result.archives == [] and result.archive_blocked_reason is None
+
+
+def test_quarantined_products_are_not_archived():
+    source = [product(id=i) for i in range(1, 11)]
+    result = plan(source[:-1], [indexed(p) for p in source], quarantined_ids={10})
+    assert result.archives == []
+
+
+def test_already_archived_products_are_not_archived_again():
+    source = [product(id=i) for i in range(1, 11)]
+    items = [indexed(p) for p in source[:-1]] + [indexed(source[-1], status="draft", archived=True)]
+    assert plan(source[:-1], items).archives == []
+
+
+def test_new_product_never_takes_a_handle_in_use():
+    existing = product(id=1, title="Lamp Red")
+    new = product(id=2, title="Lamp & Red")
+    result = plan(
+        [existing, new], [indexed(existing, handle="lamp-red")], taken_handles={"lamp-red-1"}
+    )
+    assert [c.handle for c in result.creates] == ["lamp-red-2"]
+
+
+def test_duplicate_skus_in_the_source_are_quarantined():
+    a, b = product(id=1, sku="SAME"), product(id=2, sku="SAME")
+    result = plan([a, b])
+    assert [c.source_id for c in result.creates] == [1]
+    assert result.quarantined[0].source_id == 2
+    assert "SAME" in result.quarantined[0].reason
+
+
+def test_duplicates_in_the_store_are_planned_for_retirement():
+    src = product(id=1)
+    original, copy = indexed(src, pid="prod_a"), indexed(src, pid="prod_b", handle="other")
+    result = plan([src], [original, copy])
+    assert result.unchanged == [1]
+    assert [d.id for d in result.duplicate_repairs] == ["prod_b"]
+
+
+def test_unknown_category_keeps_the_existing_link():
+    src = product(id=1, category="laptops")
+    item = indexed(src)
+    result = plan_sync([src], ProductIndex.build(PREFIX, [item]), {}, sales_channel_id="sc")
+    assert result.unchanged == [1]
+
+
+def test_category_move_is_an_update():
+    before, after = product(id=1, category="beauty"), product(id=1, category="laptops")
+    (update,) = plan([after], [indexed(before)]).updates
+    assert update.payload["categories"] == [{"id": "pcat_laptops"}]
+
+
+def test_plan_is_deterministic():
+    source = [product(id=i, title="Same Title") for i in (5, 3, 9)]
+    assert plan(source) == plan(list(reversed(source)))
+
+
+def test_category_plan_matches_by_handle_creates_and_renames():
+    store = [StoreCategory(id="pcat_1", handle="beauty", name="Old Name")]
+    result = plan_categories(["beauty", "home-decoration", "beauty"], {"beauty": "Beauty"}, store)
+    assert result.existing == {"beauty": "pcat_1"}
+    assert result.rename == [{"id": "pcat_1", "name": "Beauty"}]
+    assert result.create == [{"name": "Home Decoration", "handle": "home-decoration"}]
