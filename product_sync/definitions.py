@@ -1,0 +1,22 @@
+"""The one Definitions object: `dagster dev` and `dagster asset materialize -m
+product_sync.definitions` load this."""
+
+import dagster as dg
+
+from product_sync.defs.catalog_sync import assets, checks, resources, schedules
+
+defs = dg.Definitions(
+    assets=[
+        assets.dummyjson_products,
+        assets.category_map,
+        assets.medusa_product_index,
+        assets.synced_products,
+    ],
+    asset_checks=[checks.synced_products_checks],
+    jobs=[schedules.sync_job],
+    schedules=[schedules.daily_sync_schedule],
+    resources=resources.build_resources(),
+    # One process: a sync is I/O-bound and its steps are sequential, and starting a
+    # process per step costs seconds (measured ~8 s vs ~2 s for four small assets).
+    executor=dg.in_process_executor,
+)

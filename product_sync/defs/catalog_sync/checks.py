@@ -1,0 +1,123 @@
+"""Asset checks on `synced_products`: the store, read fresh, against the source.
+
+One listing of the store feeds all of them, so checking costs one paged read however many
+checks there are.
+"""
+
+import dagster as dg
+
+from product_sync.core import audit
+from product_sync.core.catalog import SourceCatalog
+from product_sync.core.mapping import source_id_of
+from product_sync.core.planning import ProductIndex
+from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
+from product_sync.sync import CategoryMap, plan_against_store
+
+ASSET = "synced_products"
+CHECK_FIELDS = INDEX_FIELDS + ",categories.id"
+INPUTS = ["dummyjson_products", "category_map"]
+
+SPECS = [
+    dg.AssetCheckSpec(
+        "no_duplicate_external_ids",
+        asset=ASSET,
+        additional_deps=INPUTS,
+        blocking=True,
+        description="No two products in the store carry the same one of our external ids.",
+    ),
+    dg.AssetCheckSpec(
+        "no_duplicate_handles",
+        asset=ASSET,
+        additional_deps=INPUTS,
+        blocking=True,
+        description="No two of our products share a handle.",
+    ),
+    dg.AssetCheckSpec(
+        "every_source_product_present_once",
+        asset=ASSET,
+        additional_deps=INPUTS,
+        blocking=True,
+        description="Each valid source product is in the store exactly once, published.",
+    ),
+    dg.AssetCheckSpec(
+        "categories_linked",
+        asset=ASSET,
+        additional_deps=INPUTS,
+        description="Each product is linked to its category.",
+    ),
+    dg.AssetCheckSpec(
+        "prices_match_source",
+        asset=ASSET,
+        additional_deps=INPUTS,
+        blocking=True,
+        description="Each product's USD price equals the source price, to the cent.",
+    ),
+    dg.AssetCheckSpec(
+        "idempotent",
+        asset=ASSET,
+        additional_deps=INPUTS,
+        description="Planning again against the store now yields no writes.",
+    ),
+    dg.AssetCheckSpec(
+        "no_quarantined_records",
+        asset=ASSET,
+        additional_deps=INPUTS,
+        description="No source record was refused (a warning: the rest still synced).",
+    ),
+]
+
+
+@dg.multi_asset_check(
+    specs=SPECS,
+    ins={
+        "dummyjson_products": dg.AssetIn("dummyjson_products"),
+        "category_map": dg.AssetIn("category_map"),
+    },
+)
+def synced_products_checks(
+    dummyjson_products: SourceCatalog, category_map: CategoryMap, medusa: MedusaResource
+):
+    prefix = medusa.external_id_prefix
+    listing = list(medusa.iter_owned(prefix, CHECK_FIELDS))
+    source = dummyjson_products.products
+    if not dummyjson_products.full_catalog:
+        wanted = {p.id for p in source}
+        listing = [p for p in listing if source_id_of(prefix, p["external_id"]) in wanted]
+
+    def result(
+        name: str,
+        finding: audit.Finding,
+        severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
+        **extra: int,
+    ) -> dg.AssetCheckResult:
+        return dg.AssetCheckResult(
+            check_name=name,
+            asset_key=ASSET,
+            passed=finding.passed,
+            severity=severity,
+            metadata={**finding.metadata(), **extra},
+        )
+
+    yield result("no_duplicate_external_ids", audit.duplicate_values(listing, "external_id"))
+    yield result("no_duplicate_handles", audit.duplicate_values(listing, "handle"))
+    yield result(
+        "every_source_product_present_once", audit.present_exactly_once(prefix, source, listing)
+    )
+    yield result(
+        "categories_linked",
+        audit.categories_linked(prefix, source, category_map.ids, listing),
+    )
+    yield result("prices_match_source", audit.prices_match(prefix, source, listing))
+
+    index = ProductIndex.build(prefix, filter(None, (indexed_product(prefix, p) for p in listing)))
+    # Archives are left out: whether they happen depends on the run's guardrail setting.
+    plan = plan_against_store(
+        dummyjson_products, category_map, index, medusa, max_archive_fraction=0.0
+    )
+    pending = [w.source_id for w in plan.creates + plan.updates]
+    yield result("idempotent", audit.finding(pending), **plan.counts())
+    yield result(
+        "no_quarantined_records",
+        audit.finding([q.source_id for q in dummyjson_products.quarantined]),
+        severity=dg.AssetCheckSeverity.WARN,
+    )

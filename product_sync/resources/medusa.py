@@ -1,0 +1,376 @@
+"""Medusa v2 Admin API: the only place the pipeline talks to the store.
+
+Auth is a secret API key sent as the HTTP Basic username (Medusa rejects it as Bearer).
+Two store behaviours shape this module: `external_id` is not unique, so creates are
+always preceded by a lookup; and unknown query parameters are silently ignored, so every
+filtered read checks that what came back matches the filter it asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from product_sync.core.categories import StoreCategory
+from product_sync.core.mapping import ARCHIVED_KEY, CATEGORY_KEY, HASH_KEY, source_id_of
+from product_sync.core.planning import IndexedProduct
+from product_sync.resources.http import (
+    AuthError,
+    ClientError,
+    HTTPError,
+    JSONClient,
+    RetryPolicy,
+    TransientError,
+)
+
+LOOKUP_CHUNK = 100  # ids per filtered GET: keeps URLs well under server limits
+PAGE_SIZE = 500
+INDEX_FIELDS = (
+    "id,handle,external_id,status,metadata,"
+    "variants.id,variants.sku,variants.prices.amount,variants.prices.currency_code"
+)
+WRITE_RESULT_FIELDS = "id,handle,external_id"
+
+
+class StoreRejected(Exception):
+    """The store refused our credentials or its answers cannot be trusted: fail the run."""
+
+
+class FilterIgnored(StoreRejected):
+    """A filtered read returned records outside the filter (the store ignored it)."""
+
+
+@dataclass
+class WriteError:
+    external_ids: list[str]
+    message: str
+
+
+@dataclass
+class WriteReport:
+    created: int = 0
+    updated: int = 0
+    errors: list[WriteError] = field(default_factory=list)
+    # A create that landed although its request failed (e.g. timed out), found by lookup.
+    recovered: int = 0
+
+    @property
+    def error_count(self) -> int:
+        return sum(len(e.external_ids) for e in self.errors)
+
+    def merge(self, other: WriteReport) -> None:
+        self.created += other.created
+        self.updated += other.updated
+        self.errors.extend(other.errors)
+        self.recovered += other.recovered
+
+
+def _usd_price(variant: dict[str, Any]) -> Decimal | None:
+    for price in variant.get("prices") or []:
+        if price.get("currency_code") == "usd" and price.get("amount") is not None:
+            return Decimal(str(price["amount"]))
+    return None
+
+
+def indexed_product(prefix: str, product: dict[str, Any]) -> IndexedProduct | None:
+    source_id = source_id_of(prefix, product.get("external_id"))
+    if source_id is None:
+        return None
+    metadata = product.get("metadata") or {}
+    variants = product.get("variants") or []
+    variant = variants[0] if variants else {}
+    return IndexedProduct(
+        id=product["id"],
+        source_id=source_id,
+        handle=product["handle"],
+        status=product["status"],
+        content_hash=metadata.get(HASH_KEY),
+        category_id=metadata.get(CATEGORY_KEY),
+        variant_id=variant.get("id"),
+        sku=variant.get("sku"),
+        price=_usd_price(variant),
+        archived=bool(metadata.get(ARCHIVED_KEY)),
+    )
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class MedusaResource(dg.ConfigurableResource):
+    """A Medusa v2 store's Admin API, authenticated with a secret API key."""
+
+    backend_url: str = Field(description="e.g. http://127.0.0.1:9000")
+    api_key: str = Field(description="secret API key (sk_…); set it with an EnvVar")
+    external_id_prefix: str = Field(
+        default="dummyjson:",
+        min_length=2,
+        description="namespace of the products this pipeline owns; it never touches others",
+    )
+    batch_size: int = Field(default=15, gt=0, le=500, description="products per batch request")
+    write_concurrency: int = Field(default=1, gt=0, le=8, description="batch requests at once")
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 60.0
+    max_retries: int = Field(default=3, ge=0)
+    initial_backoff_s: float = 1.0
+    max_backoff_s: float = 30.0
+
+    _client: JSONClient | None = PrivateAttr(default=None)
+
+    @property
+    def client(self) -> JSONClient:
+        if self._client is None:
+            self._client = JSONClient(
+                self.backend_url,
+                auth=(self.api_key, ""),
+                connect_timeout_s=self.connect_timeout_s,
+                read_timeout_s=self.read_timeout_s,
+                policy=RetryPolicy(self.max_retries, self.initial_backoff_s, self.max_backoff_s),
+                pool_size=max(4, self.write_concurrency),
+            )
+        return self._client
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    @property
+    def requests_made(self) -> int:
+        return self._client.stats.requests if self._client else 0
+
+    @property
+    def retries_made(self) -> int:
+        return self._client.stats.retries if self._client else 0
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            return self.client.request(method, path, **kwargs)
+        except AuthError as error:
+            raise StoreRejected(
+                f"Medusa at {self.backend_url} rejected the API key ({error.status}): "
+                "check MEDUSA_API_KEY is a valid secret key for this store"
+            ) from None
+
+    # -- store -------------------------------------------------------------------------
+
+    def default_sales_channel_id(self) -> str | None:
+        stores = self._call(
+            "GET", "/admin/stores", params={"fields": "id,default_sales_channel_id"}
+        )
+        for store in stores.get("stores", []):
+            if store.get("default_sales_channel_id"):
+                return store["default_sales_channel_id"]
+        return None
+
+    # -- categories --------------------------------------------------------------------
+
+    def categories_by_handle(self, handles: Sequence[str]) -> list[StoreCategory]:
+        found: list[StoreCategory] = []
+        for chunk in _chunks(list(handles), LOOKUP_CHUNK):
+            body = self._call(
+                "GET",
+                "/admin/product-categories",
+                params={"handle[]": list(chunk), "fields": "id,handle,name", "limit": len(chunk)},
+            )
+            rows = body.get("product_categories", [])
+            self._check_filter(rows, "handle", chunk)
+            found.extend(
+                StoreCategory(id=r["id"], handle=r["handle"], name=r["name"]) for r in rows
+            )
+        return found
+
+    def create_category(self, name: str, handle: str) -> str:
+        body = self._call(
+            "POST",
+            "/admin/product-categories",
+            json_body={"name": name, "handle": handle, "is_active": True},
+            params={"fields": "id,handle"},
+        )
+        return body["product_category"]["id"]
+
+    def rename_category(self, category_id: str, name: str) -> None:
+        self._call(
+            "POST",
+            f"/admin/product-categories/{category_id}",
+            json_body={"name": name},
+            params={"fields": "id"},
+        )
+
+    # -- products: reads ---------------------------------------------------------------
+
+    def iter_products(self, fields: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Every product in the store, oldest first, a page at a time."""
+        offset = 0
+        while True:
+            body = self._call(
+                "GET",
+                "/admin/products",
+                params={
+                    "fields": fields,
+                    "limit": page_size,
+                    "offset": offset,
+                    "order": "created_at",
+                },
+            )
+            rows = body.get("products", [])
+            yield from rows
+            offset += len(rows)
+            if not rows or offset >= body.get("count", 0):
+                return
+
+    def iter_owned(self, prefix: str, fields: str = INDEX_FIELDS) -> Iterator[dict[str, Any]]:
+        """Products in our external-id namespace. Medusa cannot filter on a prefix, so
+        the listing is paged with minimal fields and filtered here."""
+        for product in self.iter_products("external_id," + fields):
+            if source_id_of(prefix, product.get("external_id")) is not None:
+                yield product
+
+    def index(self, prefix: str) -> Iterator[IndexedProduct]:
+        for product in self.iter_owned(prefix):
+            item = indexed_product(prefix, product)
+            if item is not None:
+                yield item
+
+    def products_by_external_id(
+        self, external_ids: Iterable[str], fields: str = "id,handle,external_id"
+    ) -> list[dict[str, Any]]:
+        ids = list(dict.fromkeys(external_ids))
+        found: list[dict[str, Any]] = []
+        for chunk in _chunks(ids, LOOKUP_CHUNK):
+            body = self._call(
+                "GET",
+                "/admin/products",
+                params={"external_id[]": list(chunk), "fields": fields, "limit": len(chunk) * 4},
+            )
+            rows = body.get("products", [])
+            self._check_filter(rows, "external_id", chunk)
+            found.extend(rows)
+        return found
+
+    def handles_in_use(self, handles: Iterable[str]) -> set[str]:
+        wanted = list(dict.fromkeys(handles))
+        in_use: set[str] = set()
+        for chunk in _chunks(wanted, LOOKUP_CHUNK):
+            body = self._call(
+                "GET",
+                "/admin/products",
+                params={"handle[]": list(chunk), "fields": "id,handle", "limit": len(chunk)},
+            )
+            rows = body.get("products", [])
+            self._check_filter(rows, "handle", chunk)
+            in_use.update(r["handle"] for r in rows)
+        return in_use
+
+    @staticmethod
+    def _check_filter(rows: list[dict[str, Any]], key: str, wanted: Sequence[str]) -> None:
+        allowed = set(wanted)
+        stray = [r.get(key) for r in rows if r.get(key) not in allowed]
+        if stray:
+            raise FilterIgnored(
+                f"the store ignored a `{key}` filter: asked for {len(allowed)} values, "
+                f"got {len(stray)} other records (e.g. {stray[:3]!r})"
+            )
+
+    # -- products: writes --------------------------------------------------------------
+
+    def write_products(
+        self,
+        creates: Sequence[dict[str, Any]],
+        updates: Sequence[dict[str, Any]],
+        on_batch: Callable[[WriteReport], None] | None = None,
+    ) -> WriteReport:
+        """Send creates and updates in batches through `POST /admin/products/batch`.
+
+        The endpoint is all-or-nothing, so a rejected batch is split in halves until the
+        bad product is alone; everything else is written and the bad one is reported with
+        Medusa's message. A batch that still fails after retries is counted, not fatal.
+        """
+        batches: list[tuple[str, Sequence[dict[str, Any]]]] = [
+            ("create", chunk) for chunk in _chunks(list(creates), self.batch_size)
+        ] + [("update", chunk) for chunk in _chunks(list(updates), self.batch_size)]
+        report = WriteReport()
+
+        def run(batch: tuple[str, Sequence[dict[str, Any]]]) -> WriteReport:
+            kind, items = batch
+            result = self._write_batch(kind, items)
+            if on_batch:
+                on_batch(result)
+            return result
+
+        if self.write_concurrency == 1:
+            results = map(run, batches)
+            for result in results:
+                report.merge(result)
+        else:
+            with ThreadPoolExecutor(max_workers=self.write_concurrency) as pool:
+                for result in pool.map(run, batches):
+                    report.merge(result)
+        return report
+
+    def _write_batch(self, kind: str, items: Sequence[dict[str, Any]]) -> WriteReport:
+        try:
+            if kind == "create":
+                return self._create_with_lookup(items)
+            self._call(
+                "POST",
+                "/admin/products/batch",
+                json_body={"update": list(items)},
+                params={"fields": WRITE_RESULT_FIELDS},
+            )
+            return WriteReport(updated=len(items))
+        except ClientError as error:
+            if len(items) == 1:
+                return self._single_failure(kind, items[0], error)
+            middle = len(items) // 2
+            report = self._write_batch(kind, items[:middle])
+            report.merge(self._write_batch(kind, items[middle:]))
+            return report
+        except TransientError as error:
+            return WriteReport(errors=[WriteError([_ext_id(i) for i in items], str(error))])
+
+    def _create_with_lookup(self, items: Sequence[dict[str, Any]]) -> WriteReport:
+        """Create a batch; before every retry, look up which of its products landed anyway
+        (a timed-out request may have been applied) and only send the rest again."""
+        pending = list(items)
+        recovered = 0
+        for attempt in self.client.retrying():
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    landed = {
+                        p["external_id"]
+                        for p in self.products_by_external_id(_ext_id(i) for i in pending)
+                    }
+                    recovered += sum(1 for i in pending if _ext_id(i) in landed)
+                    pending = [i for i in pending if _ext_id(i) not in landed]
+                if pending:
+                    try:
+                        self.client.send_once(
+                            "POST",
+                            "/admin/products/batch",
+                            json_body={"create": pending},
+                            params={"fields": WRITE_RESULT_FIELDS},
+                        )
+                    except AuthError as error:
+                        raise StoreRejected(
+                            f"Medusa at {self.backend_url} rejected the API key ({error.status})"
+                        ) from None
+        return WriteReport(created=len(items) - recovered, recovered=recovered)
+
+    def _single_failure(self, kind: str, item: dict[str, Any], error: HTTPError) -> WriteReport:
+        ext_id = _ext_id(item)
+        # The usual cause of a refused create is a concurrent run (or an earlier timed-out
+        # request) that created this product first: its handle is then taken by our own.
+        if kind == "create" and self.products_by_external_id([ext_id]):
+            return WriteReport(recovered=1)
+        return WriteReport(errors=[WriteError([ext_id], error.detail)])
+
+
+def _ext_id(item: dict[str, Any]) -> str:
+    return item.get("external_id") or item.get("id") or "?"

@@ -1,0 +1,194 @@
+"""The sync's moves, in order, with I/O only through the resources.
+
+Assets call these so that each asset body stays a few lines, and the asset checks can
+re-run the exact planning the sync used (the idempotency check plans again after writing).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from product_sync.core.catalog import SourceCatalog, parse_categories
+from product_sync.core.categories import plan_categories
+from product_sync.core.planning import (
+    ProductIndex,
+    SyncPlan,
+    archive_update,
+    plan_sync,
+    retire_duplicate_update,
+)
+from product_sync.resources.dummyjson import DummyJSONResource, SourceUnavailable
+from product_sync.resources.http import ClientError, HTTPError
+from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, WriteError, indexed_product
+
+MAX_HANDLE_ROUNDS = 5
+
+
+class CategoryMap(BaseModel):
+    """DummyJSON category slug -> Medusa product-category id."""
+
+    ids: dict[str, str] = {}
+    created: list[str] = []
+    renamed: list[str] = []
+    failed: dict[str, str] = {}  # slug -> why
+    error: str | None = None  # the whole step failed: products sync without new links
+
+
+def build_category_map(
+    catalog: SourceCatalog, dummyjson: DummyJSONResource, medusa: MedusaResource
+) -> CategoryMap:
+    """Match source categories to Medusa's by handle, creating and renaming as needed.
+
+    Failures here never stop the sync (products then keep or lack their category link),
+    except rejected credentials, which would fail every later step too.
+    """
+    try:
+        listed = parse_categories(dummyjson.categories())
+    except (SourceUnavailable, ValueError) as error:
+        listed, listing_error = [], str(error)
+    else:
+        listing_error = None
+    names = {c.slug: c.name for c in listed}
+    if catalog.full_catalog:
+        slugs = [*names, *catalog.category_slugs()]
+    else:
+        slugs = catalog.category_slugs()
+    slugs = list(dict.fromkeys(s for s in slugs if s))
+    try:
+        plan = plan_categories(slugs, names, medusa.categories_by_handle(slugs))
+    except HTTPError as error:
+        return CategoryMap(error=f"reading the store's categories failed: {error}")
+    result = CategoryMap(ids=dict(plan.existing), error=listing_error)
+    for item in plan.create:
+        try:
+            result.ids[item["handle"]] = medusa.create_category(item["name"], item["handle"])
+            result.created.append(item["handle"])
+        except ClientError as error:
+            # Most likely created meanwhile by a concurrent run: look again before failing.
+            again = medusa.categories_by_handle([item["handle"]])
+            if again:
+                result.ids[item["handle"]] = again[0].id
+            else:
+                result.failed[item["handle"]] = error.detail
+        except HTTPError as error:
+            result.failed[item["handle"]] = str(error)
+    for item in plan.rename:
+        try:
+            medusa.rename_category(item["id"], item["name"])
+            result.renamed.append(item["id"])
+        except HTTPError as error:
+            result.failed[item["id"]] = str(error)
+    return result
+
+
+def plan_against_store(
+    catalog: SourceCatalog,
+    categories: CategoryMap,
+    index: ProductIndex,
+    medusa: MedusaResource,
+    *,
+    max_archive_fraction: float,
+) -> SyncPlan:
+    """Plan, then check the plan's creates against the live store before anyone writes.
+
+    The index may be older than this moment (another run, a hand edit), so: any product
+    we would create that already exists under our external id joins the index and is
+    planned again as an update; any handle we would give a new product that another
+    product holds is marked taken and planned again.
+    """
+    sales_channel_id = medusa.default_sales_channel_id()
+    taken: set[str] = set()
+    for _ in range(MAX_HANDLE_ROUNDS):
+        plan = plan_sync(
+            catalog.products,
+            index,
+            categories.ids,
+            sales_channel_id=sales_channel_id,
+            taken_handles=taken,
+            full_catalog=catalog.full_catalog and catalog.consistent,
+            quarantined_ids=catalog.quarantined_ids,
+            max_archive_fraction=max_archive_fraction,
+        )
+        if not plan.creates:
+            return plan
+        existing = medusa.products_by_external_id(
+            [c.external_id for c in plan.creates], fields=INDEX_FIELDS
+        )
+        if existing:
+            found = [indexed_product(index.external_id_prefix, p) for p in existing]
+            index = ProductIndex.build(
+                index.external_id_prefix,
+                [*index.products.values(), *index.duplicates, *(f for f in found if f)],
+            )
+            continue
+        clashes = medusa.handles_in_use(c.handle for c in plan.creates)
+        if not clashes:
+            return plan
+        taken |= clashes
+    return plan
+
+
+class SyncReport(BaseModel):
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    archived: int = 0
+    duplicates_retired: int = 0
+    recovered: int = 0
+    quarantined: int = 0
+    errors: int = 0
+    error_details: list[dict[str, Any]] = []
+    archive_blocked_reason: str | None = None
+    dry_run: bool = False
+    duration_s: float = 0.0
+    products_per_s: float = 0.0
+    http_requests: int = 0
+    retries: int = 0
+
+    @property
+    def writes(self) -> int:
+        return self.created + self.updated + self.archived + self.duplicates_retired
+
+
+def apply_plan(plan: SyncPlan, medusa: MedusaResource, *, dry_run: bool) -> SyncReport:
+    """Write the plan: creates and updates in batches, then archives and repairs."""
+    report = SyncReport(
+        unchanged=len(plan.unchanged),
+        quarantined=len(plan.quarantined),
+        archive_blocked_reason=plan.archive_blocked_reason,
+        dry_run=dry_run,
+    )
+    if dry_run:
+        report.created, report.updated = len(plan.creates), len(plan.updates)
+        report.archived, report.duplicates_retired = len(plan.archives), len(plan.duplicate_repairs)
+        return report
+
+    writes = medusa.write_products(
+        [c.payload for c in plan.creates], [u.payload for u in plan.updates]
+    )
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    retired = medusa.write_products(
+        [],
+        [archive_update(a, now) for a in plan.archives]
+        + [retire_duplicate_update(d, medusa.external_id_prefix) for d in plan.duplicate_repairs],
+    )
+    errors: list[WriteError] = writes.errors + retired.errors
+    failed = {e for err in retired.errors for e in err.external_ids}
+    report.created, report.updated, report.recovered = (
+        writes.created,
+        writes.updated,
+        writes.recovered,
+    )
+    report.archived = sum(1 for a in plan.archives if a.product_id not in failed)
+    report.duplicates_retired = sum(1 for d in plan.duplicate_repairs if d.id not in failed)
+    report.errors = sum(len(e.external_ids) for e in errors)
+    report.error_details = [{"ids": e.external_ids[:20], "message": e.message} for e in errors]
+    return report
+
+
+def category_counts(catalog: SourceCatalog) -> dict[str, int]:
+    return dict(sorted(Counter(p.category for p in catalog.products).items()))
