@@ -1,0 +1,75 @@
+import json
+import re
+
+import pytest
+import responses
+
+from product_sync.resources.dummyjson import DummyJSONResource, SourceUnavailable
+from product_sync_tests.factories import record
+
+BASE = "http://dummyjson.test"
+
+
+def source(**kwargs):
+    kwargs.setdefault("page_size", 10)
+    return DummyJSONResource(base_url=BASE, initial_backoff_s=0, max_backoff_s=0, **kwargs)
+
+
+def serve(total_for_skip):
+    """Answer /products pages from a catalog of `total_for_skip(skip)` products."""
+
+    def callback(request):
+        params = dict(re.findall(r"(\w+)=(\d+)", request.url.split("?", 1)[1]))
+        skip, limit = int(params["skip"]), int(params["limit"])
+        total = total_for_skip(skip)
+        items = [record(id=i) for i in range(skip + 1, min(skip + limit, total) + 1)]
+        return (
+            200,
+            {},
+            json.dumps({"products": items, "total": total, "skip": skip, "limit": len(items)}),
+        )
+
+    responses.add_callback(responses.GET, f"{BASE}/products", callback=callback)
+
+
+@responses.activate
+def test_reads_every_page():
+    serve(lambda skip: 35)
+    read = source().read_catalog()
+    assert [r["id"] for r in read.records] == list(range(1, 36))
+    assert read.pages == 4 and read.total == 35 and read.consistent
+    skips = sorted(int(re.search(r"skip=(\d+)", c.request.url).group(1)) for c in responses.calls)
+    assert skips == [0, 10, 20, 30]
+
+
+@responses.activate
+def test_total_changing_mid_read_is_reported_as_inconsistent():
+    serve(lambda skip: 35 if skip == 0 else 30)
+    read = source(max_consistent_reads=2).read_catalog()
+    assert not read.consistent
+    assert read.pages == 8  # read twice
+
+
+@responses.activate
+def test_unreachable_source_is_a_job_level_failure():
+    responses.get(f"{BASE}/products", status=503)
+    with pytest.raises(SourceUnavailable, match="503"):
+        source(max_retries=1).read_catalog()
+
+
+@responses.activate
+def test_non_envelope_answer_is_refused():
+    responses.get(f"{BASE}/products", json=["not", "an", "envelope"])
+    with pytest.raises(SourceUnavailable, match="envelope"):
+        source().read_catalog()
+
+
+@responses.activate
+def test_targeted_read_reports_unknown_ids():
+    responses.get(f"{BASE}/products/1", json=record(id=1))
+    responses.get(
+        f"{BASE}/products/2", status=404, json={"message": "Product with id '2' not found"}
+    )
+    read = source().read_products([2, 1, 1])
+    assert [r["id"] for r in read.records] == [1]
+    assert read.missing_ids == [2]
