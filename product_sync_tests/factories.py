@@ -45,8 +45,10 @@ def record(**overrides: Any) -> dict[str, Any]:
             data.pop(key, None)
         else:
             data[key] = value
-    if "sku" not in overrides and "id" in overrides:
+    if "sku" not in overrides and isinstance(overrides.get("id"), int):
         data["sku"] = f"SKU-{overrides['id']}"
+    if isinstance(overrides.get("id"), int) and isinstance(data.get("meta"), dict):
+        data["meta"]["barcode"] = f"{9164035100000 + int(overrides['id'])}"
     return data
 
 

@@ -118,21 +118,27 @@ def _needs_update(existing: IndexedProduct, payload: dict[str, Any], price: Deci
     )
 
 
-def _duplicate_skus(source: list[SourceProduct]) -> list[Quarantined]:
-    seen: dict[str, int] = {}
+def _unique_variant_keys(source: list[SourceProduct]) -> list[Quarantined]:
+    """Medusa requires variant SKUs and barcodes to be unique store-wide: the second
+    product claiming one is refused here, with the reason, instead of failing a batch."""
+    holders: dict[tuple[str, str], int] = {}
     refused = []
     for product in source:
-        if product.sku is None:
-            continue
-        if product.sku in seen:
+        keys = [("sku", product.sku), ("barcode", product.meta.barcode if product.meta else None)]
+        clash = next(
+            ((kind, value) for kind, value in keys if value and (kind, value) in holders), None
+        )
+        if clash:
             refused.append(
                 Quarantined(
                     source_id=product.id,
-                    reason=f"sku {product.sku!r} is also used by product {seen[product.sku]}",
+                    reason=f"{clash[0]} {clash[1]!r} is also used by product {holders[clash]}",
                 )
             )
-        else:
-            seen[product.sku] = product.id
+            continue
+        for kind, value in keys:
+            if value:
+                holders[(kind, value)] = product.id
     return refused
 
 
@@ -155,7 +161,7 @@ def plan_sync(
     """
     prefix = index.external_id_prefix
     products = sorted(source, key=lambda p: p.id)
-    refused = _duplicate_skus(products)
+    refused = _unique_variant_keys(products)
     refused_ids = {q.source_id for q in refused}
     products = [p for p in products if p.id not in refused_ids]
 

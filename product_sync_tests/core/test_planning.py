@@ -121,6 +121,14 @@ def test_new_product_never_takes_a_handle_in_use():
     assert [c.handle for c in result.creates] == ["lamp-red-2"]
 
 
+def test_duplicate_barcodes_in_the_source_are_quarantined():
+    a, b = product(id=1), product(id=2)
+    b = b.model_copy(update={"meta": a.meta})
+    result = plan([a, b])
+    assert [c.source_id for c in result.creates] == [1]
+    assert "barcode" in result.quarantined[0].reason
+
+
 def test_duplicate_skus_in_the_source_are_quarantined():
     a, b = product(id=1, sku="SAME"), product(id=2, sku="SAME")
     result = plan([a, b])
