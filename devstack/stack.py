@@ -60,6 +60,7 @@ from pathlib import Path
 
 import requests
 
+from devstack.catalog.process import stop_catalog
 from devstack.errors import DevstackError, NodeMissingError
 from devstack.postgres import (
     HOST,
@@ -276,6 +277,8 @@ class Stack:
         """Stop Medusa (SIGTERM, then SIGKILL) and PostgreSQL (pg_ctl stop -m fast)."""
         with self._lock():
             self.stop_medusa()
+            if self.root == REPO_ROOT:
+                stop_catalog()
             if self.state_dir.exists():
                 pg = self._postgres(for_stop=True)
                 if pg is not None:

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from product_sync.core.catalog import SourceCatalog, parse_categories
 from product_sync.core.categories import plan_categories
+from product_sync.core.inventory import StockPlan, plan_stock
 from product_sync.core.planning import (
     ProductIndex,
     SyncPlan,
@@ -91,6 +92,7 @@ def plan_against_store(
     index: ProductIndex,
     medusa: MedusaResource,
     *,
+    sales_channel_id: str | None,
     max_archive_fraction: float,
 ) -> SyncPlan:
     """Plan, then check the plan's creates against the live store before anyone writes.
@@ -100,7 +102,6 @@ def plan_against_store(
     planned again as an update; any handle we would give a new product that another
     product holds is marked taken and planned again.
     """
-    sales_channel_id = medusa.default_sales_channel_id()
     taken: set[str] = set()
     for _ in range(MAX_HANDLE_ROUNDS):
         plan = plan_sync(
@@ -148,6 +149,8 @@ class SyncReport(BaseModel):
     products_per_s: float = 0.0
     http_requests: int = 0
     retries: int = 0
+    stock_updated: int = 0
+    stock_error: str | None = None
 
     @property
     def writes(self) -> int:
@@ -192,3 +195,38 @@ def apply_plan(plan: SyncPlan, medusa: MedusaResource, *, dry_run: bool) -> Sync
 
 def category_counts(catalog: SourceCatalog) -> dict[str, int]:
     return dict(sorted(Counter(p.category for p in catalog.products).items()))
+
+
+class StockReport(BaseModel):
+    stock_updated: int = 0
+    stock_unchanged: int = 0
+    error: str | None = None
+
+
+def stock_plan(catalog: SourceCatalog, medusa: MedusaResource, location_id: str) -> StockPlan:
+    items = medusa.inventory_items(medusa.external_id_prefix)
+    wanted = {items[p.id]: p.stock for p in catalog.products if p.id in items}
+    return plan_stock(wanted, medusa.stock_levels(location_id, list(wanted)), location_id)
+
+
+def sync_stock(
+    catalog: SourceCatalog, medusa: MedusaResource, sales_channel_id: str | None
+) -> StockReport:
+    """Set each product's stock at the sync's stock location, writing only differences.
+
+    Runs after the product writes (new variants get their inventory items then). A
+    failure here is reported, never fatal: products are already right.
+    """
+    try:
+        location_id = medusa.ensure_stock_location(medusa.stock_location_name, sales_channel_id)
+        plan = stock_plan(catalog, medusa, location_id)
+        try:
+            written = medusa.write_stock_levels(plan.create, plan.update)
+        except ClientError:
+            # A level created by a request that timed out (or by a concurrent run) makes
+            # "create" fail: plan again from what the store now holds.
+            plan = stock_plan(catalog, medusa, location_id)
+            written = medusa.write_stock_levels(plan.create, plan.update)
+    except HTTPError as error:
+        return StockReport(error=str(error))
+    return StockReport(stock_updated=written, stock_unchanged=plan.unchanged)

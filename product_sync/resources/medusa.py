@@ -114,6 +114,11 @@ class MedusaResource(dg.ConfigurableResource):
         min_length=2,
         description="namespace of the products this pipeline owns; it never touches others",
     )
+    stock_location_name: str = Field(
+        default="DummyJSON Warehouse",
+        description="stock location that holds the source's stock (created if missing)",
+    )
+    sync_stock: bool = Field(default=True, description="set inventory levels from `stock`")
     batch_size: int = Field(default=15, gt=0, le=500, description="products per batch request")
     write_concurrency: int = Field(default=1, gt=0, le=8, description="batch requests at once")
     connect_timeout_s: float = 5.0
@@ -168,6 +173,83 @@ class MedusaResource(dg.ConfigurableResource):
             if store.get("default_sales_channel_id"):
                 return store["default_sales_channel_id"]
         return None
+
+    # -- inventory ---------------------------------------------------------------------
+
+    def ensure_stock_location(self, name: str, sales_channel_id: str | None) -> str:
+        """The stock location called `name`, created (and made available to the sales
+        channel, so storefronts see the stock) if it does not exist yet."""
+        body = self._call(
+            "GET", "/admin/stock-locations", params={"name": name, "fields": "id,name"}
+        )
+        rows = body.get("stock_locations", [])
+        self._check_filter(rows, "name", [name])
+        if rows:
+            return rows[0]["id"]
+        created = self._call(
+            "POST",
+            "/admin/stock-locations",
+            json_body={"name": name},
+            params={"fields": "id"},
+        )["stock_location"]["id"]
+        if sales_channel_id:
+            self._call(
+                "POST",
+                f"/admin/stock-locations/{created}/sales-channels",
+                json_body={"add": [sales_channel_id]},
+                params={"fields": "id"},
+            )
+        return created
+
+    def inventory_items(self, prefix: str) -> dict[int, str]:
+        """Source id -> inventory item id of its default variant, for our products."""
+        items: dict[int, str] = {}
+        for product in self.iter_owned(prefix, "variants.inventory_items.inventory_item_id"):
+            source_id = source_id_of(prefix, product.get("external_id"))
+            for variant in product.get("variants") or []:
+                for link in variant.get("inventory_items") or []:
+                    if source_id is not None and link.get("inventory_item_id"):
+                        items[source_id] = link["inventory_item_id"]
+        return items
+
+    def stock_levels(self, location_id: str, item_ids: Sequence[str]) -> dict[str, int | None]:
+        """Stocked quantity at the location per item (None: no level there yet)."""
+        levels: dict[str, int | None] = {}
+        for chunk in _chunks(list(item_ids), LOOKUP_CHUNK):
+            body = self._call(
+                "GET",
+                "/admin/inventory-items",
+                params={
+                    "id[]": list(chunk),
+                    "fields": "id,location_levels.location_id,location_levels.stocked_quantity",
+                    "limit": len(chunk),
+                },
+            )
+            rows = body.get("inventory_items", [])
+            self._check_filter(rows, "id", chunk)
+            for row in rows:
+                here = [
+                    level["stocked_quantity"]
+                    for level in row.get("location_levels") or []
+                    if level.get("location_id") == location_id
+                ]
+                levels[row["id"]] = here[0] if here else None
+        return levels
+
+    def write_stock_levels(
+        self, create: Sequence[dict[str, Any]], update: Sequence[dict[str, Any]]
+    ) -> int:
+        """Set levels in bulk; returns how many were written. Idempotent, so retried."""
+        written = 0
+        for kind, levels in (("create", create), ("update", update)):
+            for chunk in _chunks(list(levels), LOOKUP_CHUNK):
+                self._call(
+                    "POST",
+                    "/admin/inventory-items/location-levels/batch",
+                    json_body={kind: list(chunk)},
+                )
+                written += len(chunk)
+        return written
 
     # -- categories --------------------------------------------------------------------
 

@@ -169,3 +169,15 @@ def test_category_plan_matches_by_handle_creates_and_renames():
     assert result.existing == {"beauty": "pcat_1"}
     assert result.rename == [{"id": "pcat_1", "name": "Beauty"}]
     assert result.create == [{"name": "Home Decoration", "handle": "home-decoration"}]
+
+
+def test_stock_plan_writes_only_differences():
+    from product_sync.core.inventory import plan_stock
+
+    result = plan_stock({"i1": 5, "i2": 0, "i3": 7}, {"i1": 5, "i2": 3, "i3": None}, "sloc")
+    assert result.unchanged == 1
+    assert result.update == [
+        {"inventory_item_id": "i2", "location_id": "sloc", "stocked_quantity": 0}
+    ]
+    assert [c["inventory_item_id"] for c in result.create] == ["i3"]
+    assert result.writes == 2

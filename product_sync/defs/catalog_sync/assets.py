@@ -17,6 +17,7 @@ from product_sync.sync import (
     build_category_map,
     category_counts,
     plan_against_store,
+    sync_stock,
 )
 
 GROUP = "catalog_sync"
@@ -143,16 +144,23 @@ def synced_products(
     """The diff between source and store, applied in batches, and what it did."""
     started = time.perf_counter()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
+    sales_channel_id = medusa.default_sales_channel_id()
     plan = plan_against_store(
         dummyjson_products,
         category_map,
         medusa_product_index,
         medusa,
+        sales_channel_id=sales_channel_id,
         max_archive_fraction=config.max_archive_fraction,
     )
     if plan.archive_blocked_reason:
         context.log.warning(plan.archive_blocked_reason)
     report = apply_plan(plan, medusa, dry_run=config.dry_run)
+    if medusa.sync_stock and not config.dry_run:
+        stock = sync_stock(dummyjson_products, medusa, sales_channel_id)
+        if stock.error:
+            context.log.warning(f"stock levels not synced: {stock.error}")
+        report.stock_updated, report.stock_error = stock.stock_updated, stock.error
     report.duration_s = time.perf_counter() - started
     report.http_requests = dummyjson_products.http_requests + medusa.requests_made - requests_before
     report.retries = dummyjson_products.retries + medusa.retries_made - retries_before
@@ -166,6 +174,7 @@ def synced_products(
             "updated": report.updated,
             "unchanged": report.unchanged,
             "archived": report.archived,
+            "stock_updated": report.stock_updated,
             "quarantined": len(dummyjson_products.quarantined) + report.quarantined,
             "errors": report.errors,
             "duration_s": round(report.duration_s, 3),

@@ -11,7 +11,7 @@ from product_sync.core.catalog import SourceCatalog
 from product_sync.core.mapping import source_id_of
 from product_sync.core.planning import ProductIndex
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
-from product_sync.sync import CategoryMap, plan_against_store
+from product_sync.sync import CategoryMap, SyncReport, plan_against_store, stock_plan
 
 ASSET = "synced_products"
 CHECK_FIELDS = INDEX_FIELDS + ",categories.id"
@@ -36,7 +36,6 @@ SPECS = [
         "every_source_product_present_once",
         asset=ASSET,
         additional_deps=INPUTS,
-        blocking=True,
         description="Each valid source product is in the store exactly once, published.",
     ),
     dg.AssetCheckSpec(
@@ -59,6 +58,12 @@ SPECS = [
         description="Planning again against the store now yields no writes.",
     ),
     dg.AssetCheckSpec(
+        "stock_matches_source",
+        asset=ASSET,
+        additional_deps=INPUTS,
+        description="Stock at the sync's stock location equals the source's `stock`.",
+    ),
+    dg.AssetCheckSpec(
         "no_quarantined_records",
         asset=ASSET,
         additional_deps=INPUTS,
@@ -70,13 +75,21 @@ SPECS = [
 @dg.multi_asset_check(
     specs=SPECS,
     ins={
+        "synced_products": dg.AssetIn("synced_products"),
         "dummyjson_products": dg.AssetIn("dummyjson_products"),
         "category_map": dg.AssetIn("category_map"),
     },
 )
 def synced_products_checks(
-    dummyjson_products: SourceCatalog, category_map: CategoryMap, medusa: MedusaResource
+    synced_products: SyncReport,
+    dummyjson_products: SourceCatalog,
+    category_map: CategoryMap,
+    medusa: MedusaResource,
 ):
+    """A product missing after a failed batch is reported (ERROR) without failing the run:
+    the brief keeps runs green unless the whole job fails. Duplicates and wrong prices
+    are bad data, so those checks block. A dry run wrote nothing, so its findings are
+    only warnings."""
     prefix = medusa.external_id_prefix
     listing = list(medusa.iter_owned(prefix, CHECK_FIELDS))
     source = dummyjson_products.products
@@ -90,6 +103,8 @@ def synced_products_checks(
         severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR,
         **extra: int,
     ) -> dg.AssetCheckResult:
+        if synced_products.dry_run:
+            severity = dg.AssetCheckSeverity.WARN
         return dg.AssetCheckResult(
             check_name=name,
             asset_key=ASSET,
@@ -111,11 +126,24 @@ def synced_products_checks(
 
     index = ProductIndex.build(prefix, filter(None, (indexed_product(prefix, p) for p in listing)))
     # Archives are left out: whether they happen depends on the run's guardrail setting.
+    sales_channel_id = medusa.default_sales_channel_id()
     plan = plan_against_store(
-        dummyjson_products, category_map, index, medusa, max_archive_fraction=0.0
+        dummyjson_products,
+        category_map,
+        index,
+        medusa,
+        sales_channel_id=sales_channel_id,
+        max_archive_fraction=0.0,
     )
     pending = [w.source_id for w in plan.creates + plan.updates]
     yield result("idempotent", audit.finding(pending), **plan.counts())
+    if medusa.sync_stock:
+        location_id = medusa.ensure_stock_location(medusa.stock_location_name, sales_channel_id)
+        stock = stock_plan(dummyjson_products, medusa, location_id)
+        off = [level["inventory_item_id"] for level in stock.create + stock.update]
+        yield result("stock_matches_source", audit.finding(off))
+    else:
+        yield result("stock_matches_source", audit.finding([]), skipped=1)
     yield result(
         "no_quarantined_records",
         audit.finding([q.source_id for q in dummyjson_products.quarantined]),

@@ -1,0 +1,143 @@
+"""End-to-end fixtures: the real local Medusa store (reset per test), the local catalog
+server in-process, and a way to run the real assets and checks against both."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import dagster as dg
+import pytest
+import requests
+
+from devstack.catalog.server import CatalogServer
+from devstack.stack import StackInfo
+from product_sync.defs.catalog_sync import assets, checks
+from product_sync.resources.dummyjson import DummyJSONResource
+from product_sync.resources.medusa import MedusaResource
+
+pytestmark = pytest.mark.e2e
+
+
+class Store:
+    """Just enough of the Admin API to look at the store from the outside."""
+
+    def __init__(self, info: StackInfo):
+        self.url = info.backend_url
+        self.session = requests.Session()
+        self.session.auth = (info.api_key, "")
+
+    def get(self, path: str, **params: Any) -> dict[str, Any]:
+        response = self.session.get(self.url + path, params=params, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.session.post(self.url + path, json=body, timeout=30)
+        assert response.ok, f"POST {path} -> {response.status_code}: {response.text[:300]}"
+        return response.json()
+
+    def products(self, fields: str = "id,handle,external_id,status,title") -> list[dict]:
+        found, offset = [], 0
+        while True:
+            body = self.get("/admin/products", fields=fields, limit=200, offset=offset)
+            found += body["products"]
+            offset += len(body["products"])
+            if offset >= body["count"] or not body["products"]:
+                return found
+
+    def ours(self, fields: str = "id,handle,external_id,status,title") -> dict[int, dict]:
+        owned = {}
+        for p in self.products(fields):
+            ext = p.get("external_id") or ""
+            if ext.startswith("dummyjson:"):
+                source_id = int(ext.split(":", 1)[1])
+                assert source_id not in owned, f"duplicate external id {ext}"
+                owned[source_id] = p
+        return owned
+
+    @staticmethod
+    def usd(product: dict) -> Decimal:
+        (variant,) = product["variants"]
+        (price,) = [p for p in variant["prices"] if p["currency_code"] == "usd"]
+        return Decimal(str(price["amount"]))
+
+
+@dataclass
+class SyncRun:
+    result: dg.ExecuteInProcessResult
+    metadata: dict[str, Any]
+    checks: dict[str, bool]
+
+    @property
+    def writes(self) -> int:
+        m = self.metadata
+        return m["created"] + m["updated"] + m["archived"]
+
+
+@pytest.fixture
+def catalog() -> Iterator[CatalogServer]:
+    with CatalogServer(seed=42, count=194) as server:
+        yield server
+
+
+@pytest.fixture
+def store(empty_store: StackInfo) -> Store:
+    return Store(empty_store)
+
+
+@pytest.fixture
+def sync(empty_store: StackInfo, catalog: CatalogServer):
+    """Run the real sync (all four assets and the checks) in-process, like the job does."""
+
+    def run(
+        *,
+        product_ids: list[int] | None = None,
+        dry_run: bool = False,
+        api_key: str | None = None,
+        raise_on_error: bool = True,
+        **medusa_settings: Any,
+    ) -> SyncRun:
+        resources = {
+            "dummyjson": DummyJSONResource(
+                base_url=catalog.base_url, initial_backoff_s=0.05, max_backoff_s=0.2
+            ),
+            "medusa": MedusaResource(
+                backend_url=empty_store.backend_url,
+                api_key=api_key or empty_store.api_key,
+                initial_backoff_s=0.05,
+                max_backoff_s=0.2,
+                **medusa_settings,
+            ),
+        }
+        result = dg.materialize(
+            _assets_and_checks(),
+            resources=resources,
+            run_config={
+                "ops": {
+                    "dummyjson_products": {"config": {"product_ids": product_ids or []}},
+                    "synced_products": {"config": {"dry_run": dry_run}},
+                }
+            },
+            raise_on_error=raise_on_error,
+        )
+        metadata = {}
+        if result.success:
+            (event,) = result.asset_materializations_for_node("synced_products")
+            metadata = {k: v.value for k, v in event.metadata.items()}
+        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+        return SyncRun(result, metadata, checks)
+
+    return run
+
+
+def _assets_and_checks() -> list:
+    return [
+        assets.dummyjson_products,
+        assets.category_map,
+        assets.medusa_product_index,
+        assets.synced_products,
+        checks.synced_products_checks,
+    ]
