@@ -32,6 +32,8 @@ def sync_env(stack_env: dict[str, str], catalog_url: str) -> dict[str, str]:
         **stack_env,
         "DUMMYJSON_BASE_URL": catalog_url,
         "DAGSTER_HOME": str(REPO_ROOT),
+        # The offline demo copies images into the store (the catalog serves them too).
+        "PRODUCT_SYNC_UPLOAD_IMAGES": os.environ.get("PRODUCT_SYNC_UPLOAD_IMAGES", "true"),
     }
 
 

@@ -7,6 +7,8 @@ re-run the exact planning the sync used (the idempotency check plans again after
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +16,7 @@ from pydantic import BaseModel
 
 from product_sync.core.catalog import SourceCatalog, parse_categories
 from product_sync.core.categories import plan_categories
+from product_sync.core.images import StoredImage, source_urls
 from product_sync.core.inventory import StockPlan, plan_stock
 from product_sync.core.planning import (
     ProductIndex,
@@ -22,6 +25,7 @@ from product_sync.core.planning import (
     plan_sync,
     retire_duplicate_update,
 )
+from product_sync.resources.downloads import Download
 from product_sync.resources.dummyjson import DummyJSONResource, SourceUnavailable
 from product_sync.resources.http import ClientError, HTTPError
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, WriteError, indexed_product
@@ -94,6 +98,7 @@ def plan_against_store(
     *,
     sales_channel_id: str | None,
     max_archive_fraction: float,
+    images: Mapping[str, StoredImage] | None = None,
 ) -> SyncPlan:
     """Plan, then check the plan's creates against the live store before anyone writes.
 
@@ -113,6 +118,7 @@ def plan_against_store(
             full_catalog=catalog.full_catalog and catalog.consistent,
             quarantined_ids=catalog.quarantined_ids,
             max_archive_fraction=max_archive_fraction,
+            images=images,
         )
         if not plan.creates:
             return plan
@@ -230,3 +236,98 @@ def sync_stock(
     except HTTPError as error:
         return StockReport(error=str(error))
     return StockReport(stock_updated=written, stock_unchanged=plan.unchanged)
+
+
+IMAGE_CHUNK = 32  # images downloaded (and held in memory) at a time
+UPLOAD_CHUNK = 32  # files per upload request
+EXTENSIONS = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp", "image/gif": ".gif"}
+
+
+class ImageReport(BaseModel):
+    resolved: dict[str, StoredImage] = {}
+    uploaded: int = 0
+    reused: int = 0
+    failed: int = 0
+    failures: list[str] = []
+
+
+def known_images(index: ProductIndex) -> dict[str, StoredImage]:
+    """Every uploaded copy the store's products remember, by source URL."""
+    known: dict[str, StoredImage] = {}
+    for product in [*index.products.values(), *index.duplicates]:
+        known.update(product.images)
+    return known
+
+
+def resolve_images(
+    catalog: SourceCatalog,
+    index: ProductIndex,
+    dummyjson: DummyJSONResource,
+    medusa: MedusaResource,
+) -> ImageReport:
+    """Make sure every source image has a copy in the store's file storage.
+
+    Keyed by content: an image whose ETag still matches (304), or whose bytes hash to a copy
+    the store already has, is reused; only new content is uploaded. An image that cannot be
+    fetched or uploaded keeps its source URL and is counted as failed.
+    """
+    known = known_images(index)
+    by_sha = {ref.sha256: ref.url for ref in known.values()}
+    urls = list(
+        dict.fromkeys(u for p in catalog.products for u in source_urls(p.images, p.thumbnail))
+    )
+    report = ImageReport()
+
+    def download(url: str) -> tuple[str, Download | None, str | None]:
+        prior = known.get(url)
+        try:
+            return url, dummyjson.download_image(url, prior.etag if prior else None), None
+        except HTTPError as error:
+            return url, None, str(error)
+
+    with ThreadPoolExecutor(max_workers=dummyjson.concurrency) as pool:
+        for start in range(0, len(urls), IMAGE_CHUNK):
+            fresh: dict[str, tuple[Download, list[str]]] = {}
+            for url, got, error in pool.map(download, urls[start : start + IMAGE_CHUNK]):
+                if got is None:
+                    report.failed += 1
+                    report.failures.append(f"{url}: {error}")
+                elif got.content is None:  # 304: what we hold is current
+                    report.resolved[url] = known[url]
+                    report.reused += 1
+                elif got.sha256 in by_sha:
+                    report.resolved[url] = StoredImage(
+                        sha256=got.sha256, url=by_sha[got.sha256], etag=got.etag
+                    )
+                    report.reused += 1
+                else:
+                    fresh.setdefault(got.sha256, (got, []))[1].append(url)
+            _upload(fresh, medusa, report, by_sha)
+    return report
+
+
+def _upload(
+    fresh: dict[str, tuple[Download, list[str]]],
+    medusa: MedusaResource,
+    report: ImageReport,
+    by_sha: dict[str, str],
+) -> None:
+    items = list(fresh.items())
+    for start in range(0, len(items), UPLOAD_CHUNK):
+        chunk = items[start : start + UPLOAD_CHUNK]
+        files = [
+            (sha[:24] + EXTENSIONS.get(got.content_type, ""), got.content or b"", got.content_type)
+            for sha, (got, _) in chunk
+        ]
+        try:
+            copies = medusa.upload_files(files)
+        except HTTPError as error:
+            for _, (_, urls) in chunk:
+                report.failed += len(urls)
+                report.failures.extend(f"{u}: upload failed: {error}" for u in urls)
+            continue
+        for (sha, (got, urls)), copy in zip(chunk, copies, strict=True):
+            by_sha[sha] = copy
+            report.uploaded += 1
+            for url in urls:
+                report.resolved[url] = StoredImage(sha256=sha, url=copy, etag=got.etag)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from product_sync.core.images import IMAGES_KEY, StoredImage, source_urls, stored_for
 from product_sync.core.models import SourceProduct
 
 CURRENCY = "usd"
@@ -102,22 +104,35 @@ def to_medusa_product(
     external_id_prefix: str,
     category_id: str | None,
     sales_channel_id: str | None,
+    images: Mapping[str, StoredImage] | None = None,
 ) -> dict[str, Any]:
-    """The full desired state of one product, in the shape `POST /admin/products` takes."""
+    """The full desired state of one product, in the shape `POST /admin/products` takes.
+
+    `images` maps source image URLs to copies in the store's file storage (when images are
+    uploaded); an image without a copy keeps its source URL.
+    """
+    copies = images or {}
+
+    def url(source: str) -> str:
+        return copies[source].url if source in copies else source
+
     payload: dict[str, Any] = {
         "title": src.title,
         "handle": handle,
         "description": src.description,
         "status": "published",
         "external_id": external_id(external_id_prefix, src.id),
-        "thumbnail": src.thumbnail,
-        "images": [{"url": url} for url in src.images],
+        "thumbnail": url(src.thumbnail) if src.thumbnail else None,
+        "images": [{"url": url(source)} for source in src.images],
         "categories": [{"id": category_id}] if category_id else [],
         "sales_channels": [{"id": sales_channel_id}] if sales_channel_id else [],
         "options": [{"title": OPTION_TITLE, "values": [OPTION_VALUE]}],
         "variants": [_variant(src)],
         "metadata": _metadata(src, category_id),
     }
+    payload["metadata"][IMAGES_KEY] = (
+        stored_for(source_urls(src.images, src.thumbnail), copies) if images is not None else None
+    )
     payload["metadata"][HASH_KEY] = content_hash(payload)
     return payload
 

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from product_sync.core import handles as handle_rules
+from product_sync.core.images import StoredImage
 from product_sync.core.mapping import (
     ARCHIVED_KEY,
     external_id,
@@ -37,6 +38,7 @@ class IndexedProduct(BaseModel):
     sku: str | None = None
     price: Decimal | None = None
     archived: bool = False
+    images: dict[str, StoredImage] = {}
 
 
 class ProductIndex(BaseModel):
@@ -152,12 +154,14 @@ def plan_sync(
     full_catalog: bool = True,
     quarantined_ids: Set[int] = frozenset(),
     max_archive_fraction: float = 0.2,
+    images: Mapping[str, StoredImage] | None = None,
 ) -> SyncPlan:
     """Decide create / update / unchanged / archive for every product.
 
     `taken_handles` are handles held by products outside our namespace; `full_catalog` is
     False for a targeted sync, which never archives; `quarantined_ids` are source ids whose
-    records were refused this run: they are neither updated nor archived.
+    records were refused this run: they are neither updated nor archived; `images` maps
+    source image URLs to uploaded copies (None when images are not uploaded).
     """
     prefix = index.external_id_prefix
     products = sorted(source, key=lambda p: p.id)
@@ -181,6 +185,7 @@ def plan_sync(
             external_id_prefix=prefix,
             category_id=category_id,
             sales_channel_id=sales_channel_id,
+            images=images,
         )
         if _needs_update(existing, payload, src.price):
             update = to_medusa_update(
@@ -207,6 +212,7 @@ def plan_sync(
             external_id_prefix=prefix,
             category_id=category_ids.get(src.category),
             sales_channel_id=sales_channel_id,
+            images=images,
         )
         plan.creates.append(
             PlannedWrite(

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 from pydantic import Field, PrivateAttr
 
+from product_sync.resources.downloads import Download, fetch_image
 from product_sync.resources.http import ClientError, HTTPError, JSONClient, RetryPolicy
 
 DEFAULT_BASE_URL = "https://dummyjson.com"
@@ -127,6 +128,10 @@ class DummyJSONResource(dg.ConfigurableResource):
         records = [r for r in found if r is not None]
         missing = [i for i, r in zip(wanted, found, strict=True) if r is None]
         return CatalogRead(records, len(records), len(wanted), True, missing)
+
+    def download_image(self, url: str, etag: str | None = None) -> Download:
+        """An image from the source's CDN (any host), conditional on `etag`."""
+        return fetch_image(self.client, url, etag)
 
     def categories(self) -> Any:
         return self._get("/products/categories")

@@ -18,6 +18,7 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 
 from product_sync.core.categories import StoreCategory
+from product_sync.core.images import parse_stored
 from product_sync.core.mapping import ARCHIVED_KEY, CATEGORY_KEY, HASH_KEY, source_id_of
 from product_sync.core.planning import IndexedProduct
 from product_sync.resources.http import (
@@ -96,6 +97,7 @@ def indexed_product(prefix: str, product: dict[str, Any]) -> IndexedProduct | No
         sku=variant.get("sku"),
         price=_usd_price(variant),
         archived=bool(metadata.get(ARCHIVED_KEY)),
+        images=parse_stored(metadata),
     )
 
 
@@ -119,6 +121,10 @@ class MedusaResource(dg.ConfigurableResource):
         description="stock location that holds the source's stock (created if missing)",
     )
     sync_stock: bool = Field(default=True, description="set inventory levels from `stock`")
+    upload_images: bool = Field(
+        default=False,
+        description="copy source images into the store's file storage and link the copies",
+    )
     batch_size: int = Field(default=15, gt=0, le=500, description="products per batch request")
     write_concurrency: int = Field(default=1, gt=0, le=8, description="batch requests at once")
     connect_timeout_s: float = 5.0
@@ -173,6 +179,23 @@ class MedusaResource(dg.ConfigurableResource):
             if store.get("default_sales_channel_id"):
                 return store["default_sales_channel_id"]
         return None
+
+    # -- files -------------------------------------------------------------------------
+
+    def upload_files(self, files: Sequence[tuple[str, bytes, str]]) -> list[str]:
+        """Upload (name, bytes, content type) files; returns their URLs in order.
+
+        Retried like other calls: a repeated upload can only leave an unused copy behind.
+        """
+        body = self._call(
+            "POST",
+            "/admin/uploads",
+            files=[("files", (name, content, kind)) for name, content, kind in files],
+        )
+        urls = [f["url"] for f in body.get("files", [])]
+        if len(urls) != len(files):
+            raise StoreRejected(f"uploaded {len(files)} files, the store returned {len(urls)}")
+        return urls
 
     # -- inventory ---------------------------------------------------------------------
 

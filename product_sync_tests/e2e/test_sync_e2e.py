@@ -161,3 +161,30 @@ def test_larger_batches_and_concurrent_writers_give_the_same_store(sync, store):
     run = sync(batch_size=50, write_concurrency=2)
     assert run.metadata["created"] == 194 and all(run.checks.values()), run.checks
     assert len(store.ours()) == 194
+
+
+def test_images_are_copied_into_the_store_once(sync, store, catalog):
+    first = sync(upload_images=True)
+    assert first.metadata["images_uploaded"] > 0
+    assert first.metadata["images_failed"] == 0
+    assert all(first.checks.values()), first.checks
+    ours = store.ours("id,external_id,thumbnail,images.url,metadata")
+    source = {p["id"]: p for p in source_products(catalog)}
+    product = ours[5]
+    urls = [i["url"] for i in product["images"]] + [product["thumbnail"]]
+    assert all("/static/" in u for u in urls), urls
+    served = requests.get(product["images"][0]["url"], timeout=10)
+    original = requests.get(source[5]["images"][0], timeout=10)
+    assert served.status_code == 200 and served.content == original.content
+
+    second = sync(upload_images=True)
+    assert second.metadata["images_uploaded"] == 0
+    assert second.writes == 0
+
+    catalog.mutate("images", ids=[5])  # same URLs, new bytes
+    third = sync(upload_images=True)
+    assert third.metadata["images_uploaded"] >= 1
+    assert third.metadata["updated"] >= 1
+    changed = store.ours("id,external_id,images.url,metadata")[5]
+    assert changed["images"][0]["url"] != product["images"][0]["url"]
+    assert all(third.checks.values()), third.checks

@@ -12,11 +12,14 @@ from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync import (
     CategoryMap,
+    ImageReport,
     SyncReport,
     apply_plan,
     build_category_map,
     category_counts,
+    known_images,
     plan_against_store,
+    resolve_images,
     sync_stock,
 )
 
@@ -139,12 +142,21 @@ def synced_products(
     dummyjson_products: SourceCatalog,
     category_map: CategoryMap,
     medusa_product_index: ProductIndex,
+    dummyjson: DummyJSONResource,
     medusa: MedusaResource,
 ) -> SyncReport:
     """The diff between source and store, applied in batches, and what it did."""
     started = time.perf_counter()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
     sales_channel_id = medusa.default_sales_channel_id()
+    images = None
+    if medusa.upload_images:
+        if config.dry_run:  # upload nothing; plan with the copies the store already has
+            images = ImageReport(resolved=known_images(medusa_product_index))
+        else:
+            images = resolve_images(dummyjson_products, medusa_product_index, dummyjson, medusa)
+        for failure in images.failures[:20]:
+            context.log.warning(f"image kept at its source URL: {failure}")
     plan = plan_against_store(
         dummyjson_products,
         category_map,
@@ -152,6 +164,7 @@ def synced_products(
         medusa,
         sales_channel_id=sales_channel_id,
         max_archive_fraction=config.max_archive_fraction,
+        images=images.resolved if images else None,
     )
     if plan.archive_blocked_reason:
         context.log.warning(plan.archive_blocked_reason)
@@ -175,6 +188,9 @@ def synced_products(
             "unchanged": report.unchanged,
             "archived": report.archived,
             "stock_updated": report.stock_updated,
+            "images_uploaded": images.uploaded if images else 0,
+            "images_reused": images.reused if images else 0,
+            "images_failed": images.failed if images else 0,
             "quarantined": len(dummyjson_products.quarantined) + report.quarantined,
             "errors": report.errors,
             "duration_s": round(report.duration_s, 3),

@@ -11,7 +11,13 @@ from product_sync.core.catalog import SourceCatalog
 from product_sync.core.mapping import source_id_of
 from product_sync.core.planning import ProductIndex
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
-from product_sync.sync import CategoryMap, SyncReport, plan_against_store, stock_plan
+from product_sync.sync import (
+    CategoryMap,
+    SyncReport,
+    known_images,
+    plan_against_store,
+    stock_plan,
+)
 
 ASSET = "synced_products"
 CHECK_FIELDS = INDEX_FIELDS + ",categories.id"
@@ -134,6 +140,8 @@ def synced_products_checks(
         medusa,
         sales_channel_id=sales_channel_id,
         max_archive_fraction=0.0,
+        # The copies the store holds are the ones the sync linked: no need to fetch again.
+        images=known_images(index) if medusa.upload_images else None,
     )
     pending = [w.source_id for w in plan.creates + plan.updates]
     yield result("idempotent", audit.finding(pending), **plan.counts())

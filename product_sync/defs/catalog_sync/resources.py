@@ -21,5 +21,7 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "medusa": MedusaResource(
             backend_url=dg.EnvVar("MEDUSA_BACKEND_URL"),
             api_key=dg.EnvVar("MEDUSA_API_KEY"),
+            upload_images=os.environ.get("PRODUCT_SYNC_UPLOAD_IMAGES", "").lower()
+            in ("1", "true", "yes"),
         ),
     }
