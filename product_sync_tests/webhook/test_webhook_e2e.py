@@ -115,6 +115,12 @@ def write_instance_yaml(home: Path) -> None:
 
     config = absolute(config)
     (home / "dagster.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    # Create the sqlite stores now: the webserver and the daemon starting together on an
+    # empty home would both migrate them, and the loser fails with an alembic error.
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
 
 
 def wait_until(what: str, probe, services: list[Service], timeout_s: float) -> Any:
