@@ -297,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"devstack: error: {exc}", file=sys.stderr)
         return 1
     print(f"admin: {server.admin_url} (log in as {info.admin_email}, see {info.env_file})")
+    # Ctrl-C or SIGTERM: stop the server this command started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         server.process.wait()
     except KeyboardInterrupt:
