@@ -15,6 +15,10 @@
  *   JWT_SECRET, COOKIE_SECRET   required when NODE_ENV=production (the `medusa start` default)
  *   STORE_CORS, ADMIN_CORS, AUTH_CORS   comma-separated origins
  *   MEDUSA_ADMIN_ENABLED=true   serve the admin dashboard (needs `medusa build` first)
+ *   MEDUSA_ADMIN_BACKEND_URL    the API the built dashboard calls, baked in at build time;
+ *                               default "/": the origin that serves the dashboard
+ *   PRODUCT_SYNC_WEBHOOK_URL, WEBHOOK_SECRET   the product sync service behind the admin's
+ *                               "Product sync" card (src/lib/product-sync.ts)
  *   MEDUSA_LOCAL_STACK=true     local plain-http store: session cookie without `Secure`
  *   MEDUSA_DISABLE_TELEMETRY=true   set by the dev stack; nothing is sent
  */
@@ -46,7 +50,8 @@ export default defineConfig({
   },
   admin: {
     disable: !adminEnabled,
-    backendUrl,
+    // Same origin by default, so one build works on any host and port.
+    backendUrl: process.env.MEDUSA_ADMIN_BACKEND_URL || "/",
   },
   modules: [
     {
