@@ -8,7 +8,8 @@ the webhook end-to-end test's fixtures, with a small in-process catalog.
 
 Needs Debian's ``chromium`` (``/usr/bin/chromium``) and the ``playwright`` package (dev
 dependency; no browser download: Playwright drives the system Chromium). Without them the
-module skips, or fails when ``CI`` is set. Saves ``docs/admin-widget.png``.
+module skips, or fails when ``CI`` is set. Saves a screenshot under pytest's tmp dir, or
+refreshes ``docs/admin-widget.png`` when ``PRODUCT_SYNC_UPDATE_SCREENSHOTS=1``.
 """
 
 import importlib.util
@@ -52,7 +53,7 @@ from product_sync_tests.webhook.test_webhook_e2e import (  # noqa: E402
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO_ROOT / "docs" / "admin-widget.png"
+DOCS_SCREENSHOT = REPO_ROOT / "docs" / "admin-widget.png"
 CATALOG_SIZE = 12
 RUN_ID = re.compile(r"Sync queued: ([0-9a-f-]{36})")
 
@@ -163,6 +164,7 @@ def test_widget_shows_the_last_sync_and_sync_now_queues_a_run(
     webhook,  # noqa: F811
     admin,
     browser,
+    tmp_path,
 ):
     # The store's routes are admin-only, like every /admin route.
     assert requests.get(f"{admin.url}/admin/product-sync/status", timeout=30).status_code == 401
@@ -218,8 +220,8 @@ def test_widget_shows_the_last_sync_and_sync_now_queues_a_run(
 
     # The admin scrolls inside its own pane: a tall window shows the table and the card.
     page.set_viewport_size({"width": 1280, "height": 1180})
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=str(SCREENSHOT))
+    refresh_docs = os.environ.get("PRODUCT_SYNC_UPDATE_SCREENSHOTS") == "1"
+    page.screenshot(path=str(DOCS_SCREENSHOT if refresh_docs else tmp_path / "admin-widget.png"))
     page.context.close()
 
 
