@@ -177,29 +177,38 @@ class MedusaResource(dg.ConfigurableResource):
     # -- inventory ---------------------------------------------------------------------
 
     def ensure_stock_location(self, name: str, sales_channel_id: str | None) -> str:
-        """The stock location called `name`, created (and made available to the sales
-        channel, so storefronts see the stock) if it does not exist yet."""
+        """The stock location called `name`, created if it does not exist yet, and made
+        available to the sales channel (so storefronts see the stock).
+
+        The link is checked on every call, not only after a create: a run that dies
+        between creating the location and linking it must not leave it unlinked for good.
+        """
         body = self._call(
-            "GET", "/admin/stock-locations", params={"name": name, "fields": "id,name"}
+            "GET",
+            "/admin/stock-locations",
+            params={"name": name, "fields": "id,name,sales_channels.id"},
         )
         rows = body.get("stock_locations", [])
         self._check_filter(rows, "name", [name])
         if rows:
-            return rows[0]["id"]
-        created = self._call(
-            "POST",
-            "/admin/stock-locations",
-            json_body={"name": name},
-            params={"fields": "id"},
-        )["stock_location"]["id"]
-        if sales_channel_id:
+            location_id = rows[0]["id"]
+            linked = {c.get("id") for c in rows[0].get("sales_channels") or []}
+        else:
+            location_id = self._call(
+                "POST",
+                "/admin/stock-locations",
+                json_body={"name": name},
+                params={"fields": "id"},
+            )["stock_location"]["id"]
+            linked = set()
+        if sales_channel_id and sales_channel_id not in linked:
             self._call(
                 "POST",
-                f"/admin/stock-locations/{created}/sales-channels",
+                f"/admin/stock-locations/{location_id}/sales-channels",
                 json_body={"add": [sales_channel_id]},
                 params={"fields": "id"},
             )
-        return created
+        return location_id
 
     def inventory_items(self, prefix: str) -> dict[int, str]:
         """Source id -> inventory item id of its default variant, for our products."""

@@ -151,3 +151,38 @@ def test_index_keeps_only_our_namespace_and_pages_through():
     items = list(medusa().index("dummyjson:"))
     assert [(i.id, i.source_id, str(i.price)) for i in items] == [("p1", 1, "9.99")]
     assert len(responses.calls) == 2
+
+
+LOCATIONS = f"{BASE}/admin/stock-locations"
+
+
+@responses.activate
+def test_existing_stock_location_left_unlinked_by_a_crash_is_linked_now():
+    # A run died between creating the location and linking it to the sales channel.
+    responses.get(
+        LOCATIONS,
+        json={"stock_locations": [{"id": "sloc_1", "name": "W", "sales_channels": []}]},
+    )
+    link = responses.post(f"{LOCATIONS}/sloc_1/sales-channels", json={"stock_location": {}})
+    assert medusa().ensure_stock_location("W", "sc_1") == "sloc_1"
+    assert link.call_count == 1
+    assert json.loads(link.calls[0].request.body) == {"add": ["sc_1"]}
+
+
+@responses.activate
+def test_linked_stock_location_is_used_as_is():
+    responses.get(
+        LOCATIONS,
+        json={"stock_locations": [{"id": "sloc_1", "name": "W", "sales_channels": [{"id": "sc"}]}]},
+    )
+    assert medusa().ensure_stock_location("W", "sc") == "sloc_1"
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_missing_stock_location_is_created_and_linked():
+    responses.get(LOCATIONS, json={"stock_locations": []})
+    responses.post(LOCATIONS, json={"stock_location": {"id": "sloc_2"}})
+    link = responses.post(f"{LOCATIONS}/sloc_2/sales-channels", json={"stock_location": {}})
+    assert medusa().ensure_stock_location("W", "sc") == "sloc_2"
+    assert link.call_count == 1
