@@ -419,6 +419,18 @@ class MedusaResource(dg.ConfigurableResource):
         except ClientError as error:
             if len(items) == 1:
                 return self._single_failure(kind, items[0], error)
+            if kind == "create":
+                # A refused create batch usually holds products that exist already (made by
+                # a concurrent run, or by an earlier request that timed out): their handles
+                # are taken by our own products. One lookup finds them all, where splitting
+                # would cost two requests per product; only the rest is sent again.
+                landed = self._landed(items)
+                if landed:
+                    rest = [i for i in items if _ext_id(i) not in landed]
+                    report = WriteReport(recovered=len(items) - len(rest))
+                    if rest:
+                        report.merge(self._write_batch(kind, rest))
+                    return report
             middle = len(items) // 2
             report = self._write_batch(kind, items[:middle])
             report.merge(self._write_batch(kind, items[middle:]))
@@ -453,6 +465,15 @@ class MedusaResource(dg.ConfigurableResource):
                             f"Medusa at {self.backend_url} rejected the API key ({error.status})"
                         ) from None
         return WriteReport(created=len(items) - recovered, recovered=recovered)
+
+    def _landed(self, items: Sequence[dict[str, Any]]) -> set[str]:
+        """External ids of these items that exist in the store (empty if the store cannot
+        say right now: the caller then splits the batch as usual)."""
+        try:
+            found = self.products_by_external_id(_ext_id(i) for i in items)
+        except TransientError:
+            return set()
+        return {p["external_id"] for p in found}
 
     def _single_failure(self, kind: str, item: dict[str, Any], error: HTTPError) -> WriteReport:
         ext_id = _ext_id(item)

@@ -186,3 +186,25 @@ def test_missing_stock_location_is_created_and_linked():
     link = responses.post(f"{LOCATIONS}/sloc_2/sales-channels", json={"stock_location": {}})
     assert medusa().ensure_stock_location("W", "sc") == "sloc_2"
     assert link.call_count == 1
+
+
+@responses.activate
+def test_refused_batch_whose_products_exist_is_not_split_but_looked_up_once():
+    # A concurrent run created products 1 and 3 first: the batch is refused (their handles
+    # are taken); one lookup finds them and only 2 and 4 are sent again, in one request.
+    refused = {"type": "invalid_data", "message": "Product with handle: h-1, already exists."}
+    responses.post(BATCH, status=400, json=refused)
+    responses.post(BATCH, json={"created": []})
+    landed = [
+        {"id": "p1", "external_id": "dummyjson:1"},
+        {"id": "p3", "external_id": "dummyjson:3"},
+    ]
+    responses.get(f"{BASE}/admin/products", json={"products": landed, "count": 2})
+    report = medusa().write_products([item(n) for n in range(1, 5)], [])
+    assert (report.created, report.recovered, report.error_count) == (2, 2, 0)
+    posts = [c for c in responses.calls if c.request.method == "POST"]
+    assert len(posts) == 2
+    assert [i["external_id"] for i in json.loads(posts[1].request.body)["create"]] == [
+        "dummyjson:2",
+        "dummyjson:4",
+    ]
