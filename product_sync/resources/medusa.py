@@ -180,35 +180,44 @@ class MedusaResource(dg.ConfigurableResource):
         """The stock location called `name`, created if it does not exist yet, and made
         available to the sales channel (so storefronts see the stock).
 
-        The link is checked on every call, not only after a create: a run that dies
-        between creating the location and linking it must not leave it unlinked for good.
+        Medusa does not keep location names unique, so two runs at once could each create
+        one and split the stock between them: after creating, every run reads the
+        locations again and keeps the oldest; a run whose new location is not it deletes
+        its own (still empty) one. The sales-channel link is checked on every call, not
+        only after a create: a run that dies between the two must not leave it unlinked.
         """
-        body = self._call(
-            "GET",
-            "/admin/stock-locations",
-            params={"name": name, "fields": "id,name,sales_channels.id"},
-        )
-        rows = body.get("stock_locations", [])
-        self._check_filter(rows, "name", [name])
-        if rows:
-            location_id = rows[0]["id"]
-            linked = {c.get("id") for c in rows[0].get("sales_channels") or []}
-        else:
-            location_id = self._call(
+        rows = self._stock_locations(name)
+        if not rows:
+            created = self._call(
                 "POST",
                 "/admin/stock-locations",
                 json_body={"name": name},
                 params={"fields": "id"},
             )["stock_location"]["id"]
-            linked = set()
+            rows = self._stock_locations(name) or [{"id": created}]
+            if rows[0]["id"] != created:
+                self._call("DELETE", f"/admin/stock-locations/{created}")
+        location = rows[0]
+        linked = {c.get("id") for c in location.get("sales_channels") or []}
         if sales_channel_id and sales_channel_id not in linked:
             self._call(
                 "POST",
-                f"/admin/stock-locations/{location_id}/sales-channels",
+                f"/admin/stock-locations/{location['id']}/sales-channels",
                 json_body={"add": [sales_channel_id]},
                 params={"fields": "id"},
             )
-        return location_id
+        return location["id"]
+
+    def _stock_locations(self, name: str) -> list[dict[str, Any]]:
+        """Locations called `name`, oldest first (ties broken by id, so every run agrees)."""
+        body = self._call(
+            "GET",
+            "/admin/stock-locations",
+            params={"name": name, "fields": "id,name,created_at,sales_channels.id"},
+        )
+        rows = body.get("stock_locations", [])
+        self._check_filter(rows, "name", [name])
+        return sorted(rows, key=lambda r: (str(r.get("created_at") or ""), r["id"]))
 
     def inventory_items(self, prefix: str) -> dict[int, str]:
         """Source id -> inventory item id of its default variant, for our products."""

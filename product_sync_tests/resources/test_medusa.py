@@ -208,3 +208,19 @@ def test_refused_batch_whose_products_exist_is_not_split_but_looked_up_once():
         "dummyjson:2",
         "dummyjson:4",
     ]
+
+
+@responses.activate
+def test_two_runs_creating_the_stock_location_at_once_keep_the_oldest():
+    # Medusa does not keep names unique: the other run created one a moment earlier.
+    responses.get(LOCATIONS, json={"stock_locations": []})
+    responses.post(LOCATIONS, json={"stock_location": {"id": "sloc_mine"}})
+    both = [
+        {"id": "sloc_mine", "name": "W", "created_at": "2026-01-01T00:00:00.200Z"},
+        {"id": "sloc_theirs", "name": "W", "created_at": "2026-01-01T00:00:00.100Z"},
+    ]
+    responses.get(LOCATIONS, json={"stock_locations": both})
+    dropped = responses.delete(f"{LOCATIONS}/sloc_mine", json={"deleted": True})
+    link = responses.post(f"{LOCATIONS}/sloc_theirs/sales-channels", json={})
+    assert medusa().ensure_stock_location("W", "sc") == "sloc_theirs"
+    assert dropped.call_count == 1 and link.call_count == 1
