@@ -132,6 +132,7 @@ class MedusaResource(dg.ConfigurableResource):
     @property
     def client(self) -> JSONClient:
         if self._client is None:
+            _check_key_usable(self.api_key)
             self._client = JSONClient(
                 self.backend_url,
                 auth=(self.api_key, ""),
@@ -491,6 +492,19 @@ class MedusaResource(dg.ConfigurableResource):
         if kind == "create" and self.products_by_external_id([ext_id]):
             return WriteReport(recovered=1)
         return WriteReport(errors=[WriteError([ext_id], error.detail)])
+
+
+def _check_key_usable(key: str) -> None:
+    """Refuse, before any request, a key that cannot be one: HTTP Basic sends it as
+    Latin-1, so a pasted `…` or non-breaking space would otherwise surface as a
+    UnicodeEncodeError deep in `requests`, naming neither the setting nor the cause.
+    The message never repeats the key."""
+    if not key or not key.isascii() or any(c.isspace() or not c.isprintable() for c in key):
+        raise StoreRejected(
+            "MEDUSA_API_KEY is not a usable secret key: it is empty or holds characters no "
+            "key has (non-ASCII, whitespace or control characters); set it to the store's "
+            "secret API key (sk_…)"
+        )
 
 
 def _ext_id(item: dict[str, Any]) -> str:

@@ -224,3 +224,17 @@ def test_two_runs_creating_the_stock_location_at_once_keep_the_oldest():
     link = responses.post(f"{LOCATIONS}/sloc_theirs/sales-channels", json={})
     assert medusa().ensure_stock_location("W", "sc") == "sloc_theirs"
     assert dropped.call_count == 1 and link.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "key", ["sk_\u2026pasted", "sk_abc\n", "sk_abc\u00a0", "", "sk_a b", "sk_\x07"]
+)
+@responses.activate
+def test_unusable_key_fails_before_any_request_naming_the_setting_not_the_key(key):
+    resource = MedusaResource(backend_url=BASE, api_key=key)
+    with pytest.raises(StoreRejected) as error:
+        resource.default_sales_channel_id()
+    assert "MEDUSA_API_KEY" in str(error.value)
+    if key.strip():
+        assert key.strip() not in str(error.value)
+    assert len(responses.calls) == 0
