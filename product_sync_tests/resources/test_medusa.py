@@ -238,3 +238,73 @@ def test_unusable_key_fails_before_any_request_naming_the_setting_not_the_key(ke
     if key.strip():
         assert key.strip() not in str(error.value)
     assert len(responses.calls) == 0
+
+
+def update_item(pid, vid, price=9.99):
+    variant = {"id": vid, "sku": "S", "manage_inventory": True, "prices": []}
+    variant["prices"] = [{"amount": price, "currency_code": "usd"}]
+    return {"id": pid, "external_id": "dummyjson:1", "variants": [variant]}
+
+
+INVENTORY = f"{BASE}/admin/inventory-items"
+
+
+@responses.activate
+def test_update_that_medusa_could_not_apply_to_a_half_created_variant_recreates_it():
+    # Killed mid-create, Medusa left variant v1 without a price set: a batch update answers
+    # 200 yet drops the prices. The variant is deleted and created anew (prices + item).
+    half = {"id": "p1", "variants": [{"id": "v1", "inventory_items": [{"inventory_item_id": "i"}]}]}
+    responses.post(BATCH, json={"updated": [half]})
+    responses.get(INVENTORY, json={"inventory_items": [{"id": "i", "sku": "S", "variants": [{}]}]})
+    deleted = responses.delete(f"{BASE}/admin/products/p1/variants/v1", json={"deleted": True})
+    created = responses.post(f"{BASE}/admin/products/p1/variants", json={"product": {}})
+    report = medusa().write_products([], [update_item("p1", "v1")])
+    assert (report.updated, report.repaired, report.error_count) == (1, 1, 0)
+    assert deleted.call_count == 1 and created.call_count == 1
+    body = json.loads(created.calls[0].request.body)
+    assert "id" not in body and "inventory_items" not in body
+    assert body["prices"] == [{"amount": 9.99, "currency_code": "usd"}]
+
+
+@responses.activate
+def test_update_refused_for_a_left_over_inventory_item_rebuilds_the_variant_with_it():
+    # Killed mid-create: the variant has neither prices nor its inventory item, which
+    # exists unlinked, so the update is refused. The variant is rebuilt around that item,
+    # then the rest of the update is sent again.
+    refused = {"type": "invalid_data", "message": "Inventory item with sku: S, already exists."}
+    responses.post(BATCH, status=400, json=refused)
+    responses.post(BATCH, json={"updated": []})
+    responses.get(
+        f"{BASE}/admin/products/p1", json={"product": {"id": "p1", "variants": [{"id": "v1"}]}}
+    )
+    responses.get(
+        INVENTORY, json={"inventory_items": [{"id": "iitem_x", "sku": "S", "variants": []}]}
+    )
+    deleted = responses.delete(f"{BASE}/admin/products/p1/variants/v1", json={"deleted": True})
+    created = responses.post(f"{BASE}/admin/products/p1/variants", json={"product": {}})
+    report = medusa().write_products([], [update_item("p1", "v1")])
+    assert (report.updated, report.repaired, report.error_count) == (1, 1, 0)
+    assert deleted.call_count == 1
+    assert json.loads(created.calls[0].request.body)["inventory_items"] == [
+        {"inventory_item_id": "iitem_x", "required_quantity": 1}
+    ]
+    resent = json.loads(responses.calls[-1].request.body)["update"]
+    assert resent == [{"id": "p1", "external_id": "dummyjson:1"}]
+
+
+@responses.activate
+def test_update_applied_in_full_needs_no_repair():
+    whole = {
+        "id": "p1",
+        "variants": [
+            {
+                "id": "v1",
+                "prices": [{"amount": 9.99, "currency_code": "usd"}],
+                "inventory_items": [{"inventory_item_id": "i"}],
+            }
+        ],
+    }
+    responses.post(BATCH, json={"updated": [whole]})
+    report = medusa().write_products([], [update_item("p1", "v1"), {"id": "p2", "status": "draft"}])
+    assert (report.updated, report.repaired) == (2, 0)
+    assert len(responses.calls) == 1
