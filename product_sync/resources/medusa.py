@@ -37,6 +37,12 @@ INDEX_FIELDS = (
     "variants.id,variants.sku,variants.prices.amount,variants.prices.currency_code"
 )
 WRITE_RESULT_FIELDS = "id,handle,external_id"
+# An update's answer shows whether the variant really holds what was sent (see
+# `_rebuild_half_created`).
+UPDATE_RESULT_FIELDS = (
+    WRITE_RESULT_FIELDS + ",variants.id,variants.prices.amount,variants.prices.currency_code,"
+    "variants.inventory_items.inventory_item_id"
+)
 
 
 class StoreRejected(Exception):
@@ -60,6 +66,8 @@ class WriteReport:
     errors: list[WriteError] = field(default_factory=list)
     # A create that landed although its request failed (e.g. timed out), found by lookup.
     recovered: int = 0
+    # Variants left half-created by a crash inside Medusa, deleted and created again.
+    repaired: int = 0
 
     @property
     def error_count(self) -> int:
@@ -70,6 +78,7 @@ class WriteReport:
         self.updated += other.updated
         self.errors.extend(other.errors)
         self.recovered += other.recovered
+        self.repaired += other.repaired
 
 
 def _usd_price(variant: dict[str, Any]) -> Decimal | None:
@@ -138,6 +147,7 @@ class MedusaResource(dg.ConfigurableResource):
     @property
     def client(self) -> JSONClient:
         if self._client is None:
+            _check_key_usable(self.api_key)
             self._client = JSONClient(
                 self.backend_url,
                 auth=(self.api_key, ""),
@@ -200,29 +210,47 @@ class MedusaResource(dg.ConfigurableResource):
     # -- inventory ---------------------------------------------------------------------
 
     def ensure_stock_location(self, name: str, sales_channel_id: str | None) -> str:
-        """The stock location called `name`, created (and made available to the sales
-        channel, so storefronts see the stock) if it does not exist yet."""
-        body = self._call(
-            "GET", "/admin/stock-locations", params={"name": name, "fields": "id,name"}
-        )
-        rows = body.get("stock_locations", [])
-        self._check_filter(rows, "name", [name])
-        if rows:
-            return rows[0]["id"]
-        created = self._call(
-            "POST",
-            "/admin/stock-locations",
-            json_body={"name": name},
-            params={"fields": "id"},
-        )["stock_location"]["id"]
-        if sales_channel_id:
+        """The stock location called `name`, created if it does not exist yet, and made
+        available to the sales channel (so storefronts see the stock).
+
+        Medusa does not keep location names unique, so two runs at once could each create
+        one and split the stock between them: after creating, every run reads the
+        locations again and keeps the oldest; a run whose new location is not it deletes
+        its own (still empty) one. The sales-channel link is checked on every call, not
+        only after a create: a run that dies between the two must not leave it unlinked.
+        """
+        rows = self._stock_locations(name)
+        if not rows:
+            created = self._call(
+                "POST",
+                "/admin/stock-locations",
+                json_body={"name": name},
+                params={"fields": "id"},
+            )["stock_location"]["id"]
+            rows = self._stock_locations(name) or [{"id": created}]
+            if rows[0]["id"] != created:
+                self._call("DELETE", f"/admin/stock-locations/{created}")
+        location = rows[0]
+        linked = {c.get("id") for c in location.get("sales_channels") or []}
+        if sales_channel_id and sales_channel_id not in linked:
             self._call(
                 "POST",
-                f"/admin/stock-locations/{created}/sales-channels",
+                f"/admin/stock-locations/{location['id']}/sales-channels",
                 json_body={"add": [sales_channel_id]},
                 params={"fields": "id"},
             )
-        return created
+        return location["id"]
+
+    def _stock_locations(self, name: str) -> list[dict[str, Any]]:
+        """Locations called `name`, oldest first (ties broken by id, so every run agrees)."""
+        body = self._call(
+            "GET",
+            "/admin/stock-locations",
+            params={"name": name, "fields": "id,name,created_at,sales_channels.id"},
+        )
+        rows = body.get("stock_locations", [])
+        self._check_filter(rows, "name", [name])
+        return sorted(rows, key=lambda r: (str(r.get("created_at") or ""), r["id"]))
 
     def inventory_items(self, prefix: str) -> dict[int, str]:
         """Source id -> inventory item id of its default variant, for our products."""
@@ -423,16 +451,34 @@ class MedusaResource(dg.ConfigurableResource):
         try:
             if kind == "create":
                 return self._create_with_lookup(items)
-            self._call(
+            body = self._call(
                 "POST",
                 "/admin/products/batch",
                 json_body={"update": list(items)},
-                params={"fields": WRITE_RESULT_FIELDS},
+                params={"fields": UPDATE_RESULT_FIELDS},
             )
-            return WriteReport(updated=len(items))
+            answered = {p.get("id"): p for p in body.get("updated") or []}
+            repaired = sum(
+                self._rebuild_half_created(item, answered[item["id"]])
+                for item in items
+                if item.get("id") in answered
+            )
+            return WriteReport(updated=len(items), repaired=repaired)
         except ClientError as error:
             if len(items) == 1:
                 return self._single_failure(kind, items[0], error)
+            if kind == "create":
+                # A refused create batch usually holds products that exist already (made by
+                # a concurrent run, or by an earlier request that timed out): their handles
+                # are taken by our own products. One lookup finds them all, where splitting
+                # would cost two requests per product; only the rest is sent again.
+                landed = self._landed(items)
+                if landed:
+                    rest = [i for i in items if _ext_id(i) not in landed]
+                    report = WriteReport(recovered=len(items) - len(rest))
+                    if rest:
+                        report.merge(self._write_batch(kind, rest))
+                    return report
             middle = len(items) // 2
             report = self._write_batch(kind, items[:middle])
             report.merge(self._write_batch(kind, items[middle:]))
@@ -468,13 +514,124 @@ class MedusaResource(dg.ConfigurableResource):
                         ) from None
         return WriteReport(created=len(items) - recovered, recovered=recovered)
 
+    def _rebuild_half_created(self, item: dict[str, Any], product: dict[str, Any]) -> bool:
+        """Re-create the variant of an update that Medusa could not complete.
+
+        Medusa creates a product in steps that commit separately (product and variant,
+        inventory item, its link, price set). Killed in between, it leaves a variant
+        without a price set or without its inventory item (which may exist unlinked), and
+        then a batch update either answers 200 while silently dropping the prices, or is
+        refused because the inventory item "already exists": every later run would try
+        the same update again and never fix the product. So the variant is deleted and
+        created anew through the variant route, which makes its price set and links the
+        left-over inventory item (or makes one; the stock step then sets its level).
+
+        `product` is the store's product as an update answered it (or as read after a
+        refusal). Returns whether a variant was rebuilt.
+        """
+        wanted = (item.get("variants") or [None])[0]
+        if not wanted:
+            return False
+        held = product.get("variants") or []
+        if wanted.get("id"):
+            held = [v for v in held if v.get("id") == wanted["id"]]
+        if len(held) > 1 or (held and _variant_complete(held[0], wanted)):
+            return False
+        body = {k: v for k, v in wanted.items() if k != "id"}
+        if wanted.get("manage_inventory") and wanted.get("sku"):
+            left_over = self._unlinked_inventory_items(wanted["sku"])
+            if left_over:
+                body["inventory_items"] = [
+                    {"inventory_item_id": left_over[0], "required_quantity": 1}
+                ]
+        if held:
+            self._call("DELETE", f"/admin/products/{item['id']}/variants/{held[0]['id']}")
+        self._call(
+            "POST",
+            f"/admin/products/{item['id']}/variants",
+            json_body=body,
+            params={"fields": "id"},
+        )
+        return True
+
+    def _unlinked_inventory_items(self, sku: str) -> list[str]:
+        """Inventory items with this SKU that no variant uses (left by a crash)."""
+        body = self._call(
+            "GET",
+            "/admin/inventory-items",
+            params={"sku": sku, "fields": "id,sku,variants.id"},
+        )
+        rows = body.get("inventory_items", [])
+        self._check_filter(rows, "sku", [sku])
+        return [r["id"] for r in rows if not r.get("variants")]
+
+    def _update_after_rebuild(self, item: dict[str, Any]) -> WriteReport | None:
+        """A refused single update: if its variant was half-created, rebuild it and send
+        the rest of the update again. None when that was not the problem."""
+        if not item.get("variants"):
+            return None
+        try:
+            product = self._call(
+                "GET", f"/admin/products/{item['id']}", params={"fields": UPDATE_RESULT_FIELDS}
+            )["product"]
+            if not self._rebuild_half_created(item, product):
+                return None
+            self._call(
+                "POST",
+                "/admin/products/batch",
+                json_body={"update": [{k: v for k, v in item.items() if k != "variants"}]},
+                params={"fields": WRITE_RESULT_FIELDS},
+            )
+        except HTTPError:
+            return None
+        return WriteReport(updated=1, repaired=1)
+
+    def _landed(self, items: Sequence[dict[str, Any]]) -> set[str]:
+        """External ids of these items that exist in the store (empty if the store cannot
+        say right now: the caller then splits the batch as usual)."""
+        try:
+            found = self.products_by_external_id(_ext_id(i) for i in items)
+        except TransientError:
+            return set()
+        return {p["external_id"] for p in found}
+
     def _single_failure(self, kind: str, item: dict[str, Any], error: HTTPError) -> WriteReport:
         ext_id = _ext_id(item)
         # The usual cause of a refused create is a concurrent run (or an earlier timed-out
         # request) that created this product first: its handle is then taken by our own.
         if kind == "create" and self.products_by_external_id([ext_id]):
             return WriteReport(recovered=1)
+        if kind == "update":
+            rebuilt = self._update_after_rebuild(item)
+            if rebuilt is not None:
+                return rebuilt
         return WriteReport(errors=[WriteError([ext_id], error.detail)])
+
+
+def _variant_complete(held: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """The stored variant has every price sent and, if it manages inventory, an item."""
+    prices = {
+        (p.get("currency_code"), Decimal(str(p["amount"])))
+        for p in held.get("prices") or []
+        if p.get("amount") is not None
+    }
+    sent = {(p["currency_code"], Decimal(str(p["amount"]))) for p in wanted.get("prices") or []}
+    if not sent <= prices:
+        return False
+    return not wanted.get("manage_inventory") or bool(held.get("inventory_items"))
+
+
+def _check_key_usable(key: str) -> None:
+    """Refuse, before any request, a key that cannot be one: HTTP Basic sends it as
+    Latin-1, so a pasted `…` or non-breaking space would otherwise surface as a
+    UnicodeEncodeError deep in `requests`, naming neither the setting nor the cause.
+    The message never repeats the key."""
+    if not key or not key.isascii() or any(c.isspace() or not c.isprintable() for c in key):
+        raise StoreRejected(
+            "MEDUSA_API_KEY is not a usable secret key: it is empty or holds characters no "
+            "key has (non-ASCII, whitespace or control characters); set it to the store's "
+            "secret API key (sk_…)"
+        )
 
 
 def _ext_id(item: dict[str, Any]) -> str:

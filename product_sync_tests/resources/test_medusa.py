@@ -151,3 +151,160 @@ def test_index_keeps_only_our_namespace_and_pages_through():
     items = list(medusa().index("dummyjson:"))
     assert [(i.id, i.source_id, str(i.price)) for i in items] == [("p1", 1, "9.99")]
     assert len(responses.calls) == 2
+
+
+LOCATIONS = f"{BASE}/admin/stock-locations"
+
+
+@responses.activate
+def test_existing_stock_location_left_unlinked_by_a_crash_is_linked_now():
+    # A run died between creating the location and linking it to the sales channel.
+    responses.get(
+        LOCATIONS,
+        json={"stock_locations": [{"id": "sloc_1", "name": "W", "sales_channels": []}]},
+    )
+    link = responses.post(f"{LOCATIONS}/sloc_1/sales-channels", json={"stock_location": {}})
+    assert medusa().ensure_stock_location("W", "sc_1") == "sloc_1"
+    assert link.call_count == 1
+    assert json.loads(link.calls[0].request.body) == {"add": ["sc_1"]}
+
+
+@responses.activate
+def test_linked_stock_location_is_used_as_is():
+    responses.get(
+        LOCATIONS,
+        json={"stock_locations": [{"id": "sloc_1", "name": "W", "sales_channels": [{"id": "sc"}]}]},
+    )
+    assert medusa().ensure_stock_location("W", "sc") == "sloc_1"
+    assert len(responses.calls) == 1
+
+
+@responses.activate
+def test_missing_stock_location_is_created_and_linked():
+    responses.get(LOCATIONS, json={"stock_locations": []})
+    responses.post(LOCATIONS, json={"stock_location": {"id": "sloc_2"}})
+    link = responses.post(f"{LOCATIONS}/sloc_2/sales-channels", json={"stock_location": {}})
+    assert medusa().ensure_stock_location("W", "sc") == "sloc_2"
+    assert link.call_count == 1
+
+
+@responses.activate
+def test_refused_batch_whose_products_exist_is_not_split_but_looked_up_once():
+    # A concurrent run created products 1 and 3 first: the batch is refused (their handles
+    # are taken); one lookup finds them and only 2 and 4 are sent again, in one request.
+    refused = {"type": "invalid_data", "message": "Product with handle: h-1, already exists."}
+    responses.post(BATCH, status=400, json=refused)
+    responses.post(BATCH, json={"created": []})
+    landed = [
+        {"id": "p1", "external_id": "dummyjson:1"},
+        {"id": "p3", "external_id": "dummyjson:3"},
+    ]
+    responses.get(f"{BASE}/admin/products", json={"products": landed, "count": 2})
+    report = medusa().write_products([item(n) for n in range(1, 5)], [])
+    assert (report.created, report.recovered, report.error_count) == (2, 2, 0)
+    posts = [c for c in responses.calls if c.request.method == "POST"]
+    assert len(posts) == 2
+    assert [i["external_id"] for i in json.loads(posts[1].request.body)["create"]] == [
+        "dummyjson:2",
+        "dummyjson:4",
+    ]
+
+
+@responses.activate
+def test_two_runs_creating_the_stock_location_at_once_keep_the_oldest():
+    # Medusa does not keep names unique: the other run created one a moment earlier.
+    responses.get(LOCATIONS, json={"stock_locations": []})
+    responses.post(LOCATIONS, json={"stock_location": {"id": "sloc_mine"}})
+    both = [
+        {"id": "sloc_mine", "name": "W", "created_at": "2026-01-01T00:00:00.200Z"},
+        {"id": "sloc_theirs", "name": "W", "created_at": "2026-01-01T00:00:00.100Z"},
+    ]
+    responses.get(LOCATIONS, json={"stock_locations": both})
+    dropped = responses.delete(f"{LOCATIONS}/sloc_mine", json={"deleted": True})
+    link = responses.post(f"{LOCATIONS}/sloc_theirs/sales-channels", json={})
+    assert medusa().ensure_stock_location("W", "sc") == "sloc_theirs"
+    assert dropped.call_count == 1 and link.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "key", ["sk_\u2026pasted", "sk_abc\n", "sk_abc\u00a0", "", "sk_a b", "sk_\x07"]
+)
+@responses.activate
+def test_unusable_key_fails_before_any_request_naming_the_setting_not_the_key(key):
+    resource = MedusaResource(backend_url=BASE, api_key=key)
+    with pytest.raises(StoreRejected) as error:
+        resource.default_sales_channel_id()
+    assert "MEDUSA_API_KEY" in str(error.value)
+    if key.strip():
+        assert key.strip() not in str(error.value)
+    assert len(responses.calls) == 0
+
+
+def update_item(pid, vid, price=9.99):
+    variant = {"id": vid, "sku": "S", "manage_inventory": True, "prices": []}
+    variant["prices"] = [{"amount": price, "currency_code": "usd"}]
+    return {"id": pid, "external_id": "dummyjson:1", "variants": [variant]}
+
+
+INVENTORY = f"{BASE}/admin/inventory-items"
+
+
+@responses.activate
+def test_update_that_medusa_could_not_apply_to_a_half_created_variant_recreates_it():
+    # Killed mid-create, Medusa left variant v1 without a price set: a batch update answers
+    # 200 yet drops the prices. The variant is deleted and created anew (prices + item).
+    half = {"id": "p1", "variants": [{"id": "v1", "inventory_items": [{"inventory_item_id": "i"}]}]}
+    responses.post(BATCH, json={"updated": [half]})
+    responses.get(INVENTORY, json={"inventory_items": [{"id": "i", "sku": "S", "variants": [{}]}]})
+    deleted = responses.delete(f"{BASE}/admin/products/p1/variants/v1", json={"deleted": True})
+    created = responses.post(f"{BASE}/admin/products/p1/variants", json={"product": {}})
+    report = medusa().write_products([], [update_item("p1", "v1")])
+    assert (report.updated, report.repaired, report.error_count) == (1, 1, 0)
+    assert deleted.call_count == 1 and created.call_count == 1
+    body = json.loads(created.calls[0].request.body)
+    assert "id" not in body and "inventory_items" not in body
+    assert body["prices"] == [{"amount": 9.99, "currency_code": "usd"}]
+
+
+@responses.activate
+def test_update_refused_for_a_left_over_inventory_item_rebuilds_the_variant_with_it():
+    # Killed mid-create: the variant has neither prices nor its inventory item, which
+    # exists unlinked, so the update is refused. The variant is rebuilt around that item,
+    # then the rest of the update is sent again.
+    refused = {"type": "invalid_data", "message": "Inventory item with sku: S, already exists."}
+    responses.post(BATCH, status=400, json=refused)
+    responses.post(BATCH, json={"updated": []})
+    responses.get(
+        f"{BASE}/admin/products/p1", json={"product": {"id": "p1", "variants": [{"id": "v1"}]}}
+    )
+    responses.get(
+        INVENTORY, json={"inventory_items": [{"id": "iitem_x", "sku": "S", "variants": []}]}
+    )
+    deleted = responses.delete(f"{BASE}/admin/products/p1/variants/v1", json={"deleted": True})
+    created = responses.post(f"{BASE}/admin/products/p1/variants", json={"product": {}})
+    report = medusa().write_products([], [update_item("p1", "v1")])
+    assert (report.updated, report.repaired, report.error_count) == (1, 1, 0)
+    assert deleted.call_count == 1
+    assert json.loads(created.calls[0].request.body)["inventory_items"] == [
+        {"inventory_item_id": "iitem_x", "required_quantity": 1}
+    ]
+    resent = json.loads(responses.calls[-1].request.body)["update"]
+    assert resent == [{"id": "p1", "external_id": "dummyjson:1"}]
+
+
+@responses.activate
+def test_update_applied_in_full_needs_no_repair():
+    whole = {
+        "id": "p1",
+        "variants": [
+            {
+                "id": "v1",
+                "prices": [{"amount": 9.99, "currency_code": "usd"}],
+                "inventory_items": [{"inventory_item_id": "i"}],
+            }
+        ],
+    }
+    responses.post(BATCH, json={"updated": [whole]})
+    report = medusa().write_products([], [update_item("p1", "v1"), {"id": "p2", "status": "draft"}])
+    assert (report.updated, report.repaired) == (2, 0)
+    assert len(responses.calls) == 1
