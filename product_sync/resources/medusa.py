@@ -31,6 +31,10 @@ from product_sync.resources.http import (
 
 LOOKUP_CHUNK = 100  # ids per filtered GET: keeps URLs well under server limits
 PAGE_SIZE = 500
+# Listings of a few small fields per row: server time is mostly per request, not per row
+# (10k products' inventory item ids: 20 pages of 500 took 2.8 s, 5 pages of 2000 1.2 s).
+LISTING_PAGE_SIZE = 2000
+LEVEL_FIELDS = "id,location_levels.location_id,location_levels.stocked_quantity"
 INDEX_FIELDS = (
     "id,handle,external_id,status,metadata,"
     "variants.id,variants.sku,variants.prices.amount,variants.prices.currency_code"
@@ -97,6 +101,15 @@ def indexed_product(prefix: str, product: dict[str, Any]) -> IndexedProduct | No
         price=_usd_price(variant),
         archived=bool(metadata.get(ARCHIVED_KEY)),
     )
+
+
+def _level_at(item: dict[str, Any], location_id: str) -> int | None:
+    here = [
+        level["stocked_quantity"]
+        for level in item.get("location_levels") or []
+        if level.get("location_id") == location_id
+    ]
+    return here[0] if here else None
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -204,7 +217,10 @@ class MedusaResource(dg.ConfigurableResource):
     def inventory_items(self, prefix: str) -> dict[int, str]:
         """Source id -> inventory item id of its default variant, for our products."""
         items: dict[int, str] = {}
-        for product in self.iter_owned(prefix, "variants.inventory_items.inventory_item_id"):
+        listing = self.iter_owned(
+            prefix, "variants.inventory_items.inventory_item_id", LISTING_PAGE_SIZE
+        )
+        for product in listing:
             source_id = source_id_of(prefix, product.get("external_id"))
             for variant in product.get("variants") or []:
                 for link in variant.get("inventory_items") or []:
@@ -213,27 +229,47 @@ class MedusaResource(dg.ConfigurableResource):
         return items
 
     def stock_levels(self, location_id: str, item_ids: Sequence[str]) -> dict[str, int | None]:
-        """Stocked quantity at the location per item (None: no level there yet)."""
+        """Stocked quantity at the location per item (None: no level there yet).
+
+        A few items are asked for by id. Many are read as one listing of the items stocked
+        at the location, a few large pages instead of one request per 100 items (10k items:
+        5 requests instead of 100; Medusa's time 4.5-5.7 s -> 0.8-1.2 s).
+        """
+        wanted = list(dict.fromkeys(item_ids))
+        if len(wanted) <= LOOKUP_CHUNK:
+            return self._stock_levels_by_id(location_id, wanted)
+        levels: dict[str, int | None] = dict.fromkeys(wanted)
+        listing = self._iter_listing(
+            "/admin/inventory-items",
+            "inventory_items",
+            {
+                # Only items with a level at the location. Were the filter ignored, the
+                # others would be listed too and come out as None here: still right.
+                "location_levels[location_id]": location_id,
+                "fields": LEVEL_FIELDS,
+                "order": "id",
+            },
+            LISTING_PAGE_SIZE,
+        )
+        for row in listing:
+            if row.get("id") in levels:
+                levels[row["id"]] = _level_at(row, location_id)
+        return levels
+
+    def _stock_levels_by_id(
+        self, location_id: str, item_ids: Sequence[str]
+    ) -> dict[str, int | None]:
         levels: dict[str, int | None] = {}
         for chunk in _chunks(list(item_ids), LOOKUP_CHUNK):
             body = self._call(
                 "GET",
                 "/admin/inventory-items",
-                params={
-                    "id[]": list(chunk),
-                    "fields": "id,location_levels.location_id,location_levels.stocked_quantity",
-                    "limit": len(chunk),
-                },
+                params={"id[]": list(chunk), "fields": LEVEL_FIELDS, "limit": len(chunk)},
             )
             rows = body.get("inventory_items", [])
             self._check_filter(rows, "id", chunk)
             for row in rows:
-                here = [
-                    level["stocked_quantity"]
-                    for level in row.get("location_levels") or []
-                    if level.get("location_id") == location_id
-                ]
-                levels[row["id"]] = here[0] if here else None
+                levels[row["id"]] = _level_at(row, location_id)
         return levels
 
     def write_stock_levels(
@@ -287,30 +323,31 @@ class MedusaResource(dg.ConfigurableResource):
 
     # -- products: reads ---------------------------------------------------------------
 
-    def iter_products(self, fields: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
-        """Every product in the store, oldest first, a page at a time."""
+    def _iter_listing(
+        self, path: str, key: str, params: dict[str, Any], page_size: int
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of a paged Admin API listing, a page at a time."""
         offset = 0
         while True:
-            body = self._call(
-                "GET",
-                "/admin/products",
-                params={
-                    "fields": fields,
-                    "limit": page_size,
-                    "offset": offset,
-                    "order": "created_at",
-                },
-            )
-            rows = body.get("products", [])
+            body = self._call("GET", path, params={**params, "limit": page_size, "offset": offset})
+            rows = body.get(key, [])
             yield from rows
             offset += len(rows)
             if not rows or offset >= body.get("count", 0):
                 return
 
-    def iter_owned(self, prefix: str, fields: str = INDEX_FIELDS) -> Iterator[dict[str, Any]]:
+    def iter_products(self, fields: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Every product in the store, oldest first, a page at a time."""
+        return self._iter_listing(
+            "/admin/products", "products", {"fields": fields, "order": "created_at"}, page_size
+        )
+
+    def iter_owned(
+        self, prefix: str, fields: str = INDEX_FIELDS, page_size: int = PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
         """Products in our external-id namespace. Medusa cannot filter on a prefix, so
         the listing is paged with minimal fields and filtered here."""
-        for product in self.iter_products("external_id," + fields):
+        for product in self.iter_products("external_id," + fields, page_size):
             if source_id_of(prefix, product.get("external_id")) is not None:
                 yield product
 

@@ -151,3 +151,41 @@ def test_index_keeps_only_our_namespace_and_pages_through():
     items = list(medusa().index("dummyjson:"))
     assert [(i.id, i.source_id, str(i.price)) for i in items] == [("p1", 1, "9.99")]
     assert len(responses.calls) == 2
+
+
+def _level_row(item_id, **quantities):
+    levels = [{"location_id": loc, "stocked_quantity": q} for loc, q in quantities.items()]
+    return {"id": item_id, "location_levels": levels}
+
+
+@responses.activate
+def test_few_stock_levels_are_asked_for_by_id():
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": [_level_row("i1", sloc=5, other=9), _level_row("i2", other=1)]},
+    )
+    levels = medusa().stock_levels("sloc", ["i1", "i2"])
+    assert levels == {"i1": 5, "i2": None}
+    assert "id%5B%5D=i1" in responses.calls[0].request.url
+
+
+@responses.activate
+def test_many_stock_levels_are_read_as_a_paged_listing_of_the_location():
+    wanted = [f"i{n}" for n in range(150)]
+    # 2100 rows at the location over two pages: ours (i149 has no level there) and others.
+    stocked = [_level_row(f"i{n}", sloc=n) for n in range(149)] + [_level_row("foreign", sloc=1)]
+    page2 = [_level_row(f"x{n}", sloc=0) for n in range(1950)]
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": stocked + page2[:1850], "count": 2100},
+    )
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": page2[1850:], "count": 2100},
+    )
+    levels = medusa().stock_levels("sloc", wanted)
+    assert levels == {**{f"i{n}": n for n in range(149)}, "i149": None}
+    assert len(responses.calls) == 2
+    first = responses.calls[0].request.url
+    assert "location_levels%5Blocation_id%5D=sloc" in first and "offset=0" in first
+    assert "offset=2000" in responses.calls[1].request.url
