@@ -337,9 +337,15 @@ class MedusaResource(dg.ConfigurableResource):
                 return
 
     def iter_products(self, fields: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
-        """Every product in the store, oldest first, a page at a time."""
+        """Every product in the store exactly once, a page at a time, oldest first.
+
+        Ordered by id, not created_at: the products of one batch share their created_at,
+        and offset paging over a non-unique order repeats some rows and skips others (a
+        row seen twice looked like a duplicate of itself and got retired). Ids are ULIDs,
+        so id order is creation order to the millisecond, and it is a total order.
+        """
         return self._iter_listing(
-            "/admin/products", "products", {"fields": fields, "order": "created_at"}, page_size
+            "/admin/products", "products", {"fields": fields, "order": "id"}, page_size
         )
 
     def iter_owned(
