@@ -42,7 +42,12 @@ class DummyJSONResource(dg.ConfigurableResource):
     """The DummyJSON products API (or anything that speaks it, like the local catalog)."""
 
     base_url: str = Field(default=DEFAULT_BASE_URL, description="API root, no trailing /products")
-    page_size: int = Field(default=30, gt=0, le=1000)
+    page_size: int = Field(
+        default=100,
+        gt=0,
+        le=1000,
+        description="products per page (DummyJSON serves any limit; 30 is only its default)",
+    )
     concurrency: int = Field(default=4, gt=0, le=32, description="pages fetched at once")
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
