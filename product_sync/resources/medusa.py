@@ -34,6 +34,9 @@ LOOKUP_CHUNK = 100  # ids per filtered GET: keeps URLs well under server limits
 # store's index read took 3.3 s in pages of 500 and 2.1 s in pages of 2000; its inventory
 # item ids 2.8 s and 1.2 s. A page of 2000 index rows is about 2 MB of JSON.
 PAGE_SIZE = 2000
+# A listing page costs Medusa about as much as this many 100-value lookups (measured on the
+# 10k store: ~0.3 s for 2000 rows of a few fields, ~0.06 s per lookup).
+SCAN_PAGE_COST = 5
 LEVEL_FIELDS = "id,location_levels.location_id,location_levels.stocked_quantity"
 INDEX_FIELDS = (
     "id,handle,external_id,status,metadata,"
@@ -364,6 +367,10 @@ class MedusaResource(dg.ConfigurableResource):
         self, external_ids: Iterable[str], fields: str = "id,handle,external_id"
     ) -> list[dict[str, Any]]:
         ids = list(dict.fromkeys(external_ids))
+        scanned = self._scan_instead(len(ids), "external_id," + fields)
+        if scanned is not None:
+            wanted = set(ids)
+            return [p for p in scanned if p.get("external_id") in wanted]
         found: list[dict[str, Any]] = []
         for chunk in _chunks(ids, LOOKUP_CHUNK):
             body = self._call(
@@ -378,6 +385,9 @@ class MedusaResource(dg.ConfigurableResource):
 
     def handles_in_use(self, handles: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(handles))
+        scanned = self._scan_instead(len(wanted), "id,handle")
+        if scanned is not None:
+            return {p["handle"] for p in scanned} & set(wanted)
         in_use: set[str] = set()
         for chunk in _chunks(wanted, LOOKUP_CHUNK):
             body = self._call(
@@ -389,6 +399,24 @@ class MedusaResource(dg.ConfigurableResource):
             self._check_filter(rows, "handle", chunk)
             in_use.update(r["handle"] for r in rows)
         return in_use
+
+    def _scan_instead(self, lookups: int, fields: str) -> list[dict[str, Any]] | None:
+        """The whole store's listing, when reading it is cheaper than looking `lookups`
+        values up 100 at a time; None when the lookups are cheaper.
+
+        A first sync of 10k products checked its creates with 200 filtered GETs against an
+        empty store (Medusa's time 11.9 s); one count now says there is nothing to find.
+        """
+        if lookups <= LOOKUP_CHUNK:
+            return None
+        count = self._call("GET", "/admin/products", params={"limit": 0, "fields": "id"})
+        stored = int(count.get("count") or 0)
+        if stored == 0:
+            return []
+        pages = -(-stored // PAGE_SIZE)
+        if pages * SCAN_PAGE_COST >= -(-lookups // LOOKUP_CHUNK):
+            return None
+        return list(self.iter_products(fields))
 
     @staticmethod
     def _check_filter(rows: list[dict[str, Any]], key: str, wanted: Sequence[str]) -> None:

@@ -189,3 +189,35 @@ def test_many_stock_levels_are_read_as_a_paged_listing_of_the_location():
     first = responses.calls[0].request.url
     assert "location_levels%5Blocation_id%5D=sloc" in first and "offset=0" in first
     assert "offset=2000" in responses.calls[1].request.url
+
+
+@responses.activate
+def test_many_lookups_in_an_empty_store_cost_one_count():
+    responses.get(
+        f"{BASE}/admin/products",
+        match=[matchers.query_param_matcher({"limit": "0", "fields": "id"})],
+        json={"products": [], "count": 0},
+    )
+    ids = [f"dummyjson:{n}" for n in range(1, 301)]
+    assert medusa().products_by_external_id(ids) == []
+    assert medusa().handles_in_use(f"h-{n}" for n in range(300)) == set()
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_many_lookups_in_a_small_store_read_the_listing_instead():
+    stored = [
+        {"id": "p1", "handle": "h-1", "external_id": "dummyjson:1"},
+        {"id": "p2", "handle": "h-2", "external_id": "other:2"},
+        {"id": "p3", "handle": "h-5000", "external_id": "dummyjson:5000"},
+    ]
+    responses.get(
+        f"{BASE}/admin/products",
+        match=[matchers.query_param_matcher({"limit": "0", "fields": "id"})],
+        json={"products": [], "count": 3},
+    )
+    responses.get(f"{BASE}/admin/products", json={"products": stored, "count": 3})
+    ids = [f"dummyjson:{n}" for n in range(1, 1001)]  # 10 lookups
+    assert [p["id"] for p in medusa().products_by_external_id(ids)] == ["p1"]
+    assert medusa().handles_in_use(f"h-{n}" for n in range(1000)) == {"h-1", "h-2"}
+    assert len(responses.calls) == 4  # a count and one page, twice
