@@ -37,6 +37,7 @@ PAGE_SIZE = 2000
 # A listing page costs Medusa about as much as this many 100-value lookups (measured on the
 # 10k store: ~0.3 s for 2000 rows of a few fields, ~0.06 s per lookup).
 SCAN_PAGE_COST = 5
+STOCK_CHUNK = 500  # levels per batch POST
 LEVEL_FIELDS = "id,location_levels.location_id,location_levels.stocked_quantity"
 INDEX_FIELDS = (
     "id,handle,external_id,status,metadata,"
@@ -278,7 +279,7 @@ class MedusaResource(dg.ConfigurableResource):
         """Set levels in bulk; returns how many were written. Idempotent, so retried."""
         written = 0
         for kind, levels in (("create", create), ("update", update)):
-            for chunk in _chunks(list(levels), LOOKUP_CHUNK):
+            for chunk in _chunks(list(levels), STOCK_CHUNK):
                 self._call(
                     "POST",
                     "/admin/inventory-items/location-levels/batch",
