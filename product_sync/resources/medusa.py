@@ -229,6 +229,21 @@ class MedusaResource(dg.ConfigurableResource):
                         items[source_id] = link["inventory_item_id"]
         return items
 
+    def inventory_items_for(self, prefix: str, source_ids: Iterable[int]) -> dict[int, str]:
+        """`inventory_items` for some source ids only (a part of the catalog)."""
+        items: dict[int, str] = {}
+        rows = self.products_by_external_id(
+            (f"{prefix}{i}" for i in source_ids),
+            fields="id,external_id,variants.inventory_items.inventory_item_id",
+        )
+        for product in sorted(rows, key=lambda p: p["id"]):
+            source_id = source_id_of(prefix, product.get("external_id"))
+            for variant in product.get("variants") or []:
+                for link in variant.get("inventory_items") or []:
+                    if source_id is not None and link.get("inventory_item_id"):
+                        items.setdefault(source_id, link["inventory_item_id"])
+        return items
+
     def stock_levels(self, location_id: str, item_ids: Sequence[str]) -> dict[str, int | None]:
         """Stocked quantity at the location per item (None: no level there yet).
 
@@ -239,17 +254,20 @@ class MedusaResource(dg.ConfigurableResource):
         wanted = list(dict.fromkeys(item_ids))
         if len(wanted) <= LOOKUP_CHUNK:
             return self._stock_levels_by_id(location_id, wanted)
+        # Only items with a level at the location. Were the filter ignored, the others
+        # would be listed too and come out as None here: still right.
+        at_location = {"location_levels[location_id]": location_id}
+        stocked = self._call(
+            "GET", "/admin/inventory-items", params={**at_location, "limit": 0, "fields": "id"}
+        ).get("count")
+        if not self._listing_is_cheaper(int(stocked or 0), len(wanted)):
+            # A part of a large store (a scaled-out partition): by id after all.
+            return self._stock_levels_by_id(location_id, wanted)
         levels: dict[str, int | None] = dict.fromkeys(wanted)
         listing = self._iter_listing(
             "/admin/inventory-items",
             "inventory_items",
-            {
-                # Only items with a level at the location. Were the filter ignored, the
-                # others would be listed too and come out as None here: still right.
-                "location_levels[location_id]": location_id,
-                "fields": LEVEL_FIELDS,
-                "order": "id",
-            },
+            {**at_location, "fields": LEVEL_FIELDS, "order": "id"},
             PAGE_SIZE,
         )
         for row in listing:
@@ -414,10 +432,15 @@ class MedusaResource(dg.ConfigurableResource):
         stored = int(count.get("count") or 0)
         if stored == 0:
             return []
-        pages = -(-stored // PAGE_SIZE)
-        if pages * SCAN_PAGE_COST >= -(-lookups // LOOKUP_CHUNK):
+        if not self._listing_is_cheaper(stored, lookups):
             return None
         return list(self.iter_products(fields))
+
+    @staticmethod
+    def _listing_is_cheaper(rows: int, lookups: int) -> bool:
+        """Is reading `rows` in pages cheaper than looking `lookups` values up by id?"""
+        pages = -(-rows // PAGE_SIZE)
+        return pages * SCAN_PAGE_COST < -(-lookups // LOOKUP_CHUNK)
 
     @staticmethod
     def _check_filter(rows: list[dict[str, Any]], key: str, wanted: Sequence[str]) -> None:

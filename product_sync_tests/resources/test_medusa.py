@@ -171,24 +171,49 @@ def test_few_stock_levels_are_asked_for_by_id():
 
 @responses.activate
 def test_many_stock_levels_are_read_as_a_paged_listing_of_the_location():
-    wanted = [f"i{n}" for n in range(150)]
-    # 2100 rows at the location over two pages: ours (i149 has no level there) and others.
-    stocked = [_level_row(f"i{n}", sloc=n) for n in range(149)] + [_level_row("foreign", sloc=1)]
-    page2 = [_level_row(f"x{n}", sloc=0) for n in range(1950)]
+    wanted = [f"i{n}" for n in range(1100)]  # 11 lookups cost more than 2 pages
+    # 2100 rows at the location over two pages: ours (i1099 has no level there) and others.
+    stocked = [_level_row(f"i{n}", sloc=n) for n in range(1099)] + [_level_row("foreign", sloc=1)]
+    others = [_level_row(f"x{n}", sloc=0) for n in range(1000)]
     responses.get(
         f"{BASE}/admin/inventory-items",
-        json={"inventory_items": stocked + page2[:1850], "count": 2100},
+        match=[matchers.query_param_matcher({"limit": "0"}, strict_match=False)],
+        json={"inventory_items": [], "count": 2100},
     )
     responses.get(
         f"{BASE}/admin/inventory-items",
-        json={"inventory_items": page2[1850:], "count": 2100},
+        json={"inventory_items": stocked + others[:900], "count": 2100},
+    )
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": others[900:], "count": 2100},
     )
     levels = medusa().stock_levels("sloc", wanted)
-    assert levels == {**{f"i{n}": n for n in range(149)}, "i149": None}
-    assert len(responses.calls) == 2
-    first = responses.calls[0].request.url
+    assert levels == {**{f"i{n}": n for n in range(1099)}, "i1099": None}
+    assert len(responses.calls) == 3  # a count, two pages
+    first = responses.calls[1].request.url
     assert "location_levels%5Blocation_id%5D=sloc" in first and "offset=0" in first
-    assert "offset=2000" in responses.calls[1].request.url
+    assert "offset=2000" in responses.calls[2].request.url
+
+
+@responses.activate
+def test_stock_levels_of_a_part_of_a_large_location_are_asked_for_by_id():
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        match=[matchers.query_param_matcher({"limit": "0"}, strict_match=False)],
+        json={"inventory_items": [], "count": 100_000},
+    )
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": [_level_row(f"i{n}", sloc=1) for n in range(100)]},
+    )
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": [_level_row(f"i{n}", sloc=1) for n in range(100, 150)]},
+    )
+    levels = medusa().stock_levels("sloc", [f"i{n}" for n in range(150)])
+    assert levels == {f"i{n}": 1 for n in range(150)}
+    assert "id%5B%5D=i0" in responses.calls[1].request.url
 
 
 @responses.activate
