@@ -8,6 +8,7 @@ filtered read checks that what came back matches the filter it asked for.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -502,6 +503,17 @@ class MedusaResource(dg.ConfigurableResource):
         except ClientError as error:
             if len(items) == 1:
                 return self._single_failure(kind, items[0], error)
+            named = _named_in(error.detail, items)
+            if named and len(named) < len(items):
+                # Medusa named the product it refused (a handle, SKU or barcode another
+                # product holds): set it aside and send the rest at once, instead of
+                # bisecting (which re-sends about twice the batch before it is alone).
+                report = WriteReport()
+                for position in named:
+                    report.merge(self._single_failure(kind, items[position], error))
+                rest = [item for i, item in enumerate(items) if i not in named]
+                report.merge(self._write_batch(kind, rest))
+                return report
             middle = len(items) // 2
             report = self._write_batch(kind, items[:middle])
             report.merge(self._write_batch(kind, items[middle:]))
@@ -544,6 +556,25 @@ class MedusaResource(dg.ConfigurableResource):
         if kind == "create" and self.products_by_external_id([ext_id]):
             return WriteReport(recovered=1)
         return WriteReport(errors=[WriteError([ext_id], error.detail)])
+
+
+# "Product with handle: x, already exists." / "Product variant with sku: x, already exists."
+_TAKEN = re.compile(r"with (handle|sku|barcode): (.+?), already exists")
+
+
+def _named_in(message: str, items: Sequence[dict[str, Any]]) -> set[int]:
+    """Positions of the items holding the value Medusa's error message says is taken."""
+    found = _TAKEN.search(message or "")
+    if not found:
+        return set()
+    key, value = found.groups()
+    if key == "handle":
+        return {i for i, item in enumerate(items) if item.get("handle") == value}
+    return {
+        i
+        for i, item in enumerate(items)
+        if any(v.get(key) == value for v in item.get("variants") or [])
+    }
 
 
 def _ext_id(item: dict[str, Any]) -> str:

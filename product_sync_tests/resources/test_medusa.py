@@ -246,3 +246,23 @@ def test_many_lookups_in_a_small_store_read_the_listing_instead():
     assert [p["id"] for p in medusa().products_by_external_id(ids)] == ["p1"]
     assert medusa().handles_in_use(f"h-{n}" for n in range(1000)) == {"h-1", "h-2"}
     assert len(responses.calls) == 4  # a count and one page, twice
+
+
+@responses.activate
+def test_a_product_medusa_names_as_the_cause_is_set_aside_without_bisecting():
+    def named_callback(request):
+        items = json.loads(request.body)["create"]
+        if any(i["handle"] == "h-6" for i in items):
+            message = "Product with handle: h-6, already exists."
+            return 400, {}, json.dumps({"type": "invalid_data", "message": message})
+        return 200, {}, json.dumps({"created": []})
+
+    responses.add_callback(responses.POST, BATCH, callback=named_callback)
+    responses.get(f"{BASE}/admin/products", json={"products": [], "count": 0})
+    report = medusa(batch_size=8).write_products([item(n) for n in range(1, 9)], [])
+    assert report.created == 7
+    assert [e.external_ids for e in report.errors] == [["dummyjson:6"]]
+    posts = [
+        json.loads(c.request.body)["create"] for c in responses.calls if c.request.method == "POST"
+    ]
+    assert [len(p) for p in posts] == [8, 7]  # bisecting would have sent 8, 4, 4, 2, 2, 1, 1
