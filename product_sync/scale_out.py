@@ -7,15 +7,17 @@ as the one-process sync (`product_sync.sync.plan_against_store`), writes in batc
 (`apply_plan`), and sets stock for its products. Nothing is shared between ranges but
 Medusa itself, so memory per process follows the range size, not the catalog size.
 
-Handles across ranges. Two ranges can plan the same handle at the same moment (two new
-products titled alike, one per range): each checks the store before writing, neither sees
-the other's product yet, and Medusa's unique index on `product.handle` refuses the second
-create. The refused product is then planned again, with the handle now in the store and so
-marked taken (`plan_against_store` asks the store which planned handles are in use), and
-written again, at most `MAX_CLASH_ROUNDS` times. Handles stay unique and, once given, never
-change; what partitioning changes is only which of two same-titled products in different
-ranges gets the bare slug (whichever is written first) - coordination-free schemes (a
-range-specific suffix) would have changed the handle rule itself, and handles are URLs.
+Handles across ranges. Two ranges can plan the same handle (two new products titled
+alike, one per range): neither sees the other's product when it plans. So a range checks
+its creates' handles against the store again just before each group of batches goes out,
+and plans again those whose handle another range has taken meanwhile; and when the two
+writes still cross (within the moment between check and write), Medusa's unique index on
+`product.handle` refuses the second create, which is then planned again the same way (the
+handle now in the store and so marked taken), at most `MAX_CLASH_ROUNDS` times. Handles
+stay unique and, once given, never change; what partitioning changes is only which of two
+same-titled products in different ranges gets the bare slug (whichever is written first).
+Coordination-free schemes (a range-specific suffix) would have changed the handle rule
+itself, and handles are URLs.
 
 Archiving happens within the range only (the store's products of other ranges are never in
 a range's index), only when the range was read consistently, and under the same
@@ -32,7 +34,7 @@ from pydantic import BaseModel
 from product_sync.core.catalog import SourceCatalog, validate_records
 from product_sync.core.inventory import plan_stock
 from product_sync.core.mapping import external_id, source_id_of
-from product_sync.core.planning import ProductIndex
+from product_sync.core.planning import ProductIndex, SyncPlan
 from product_sync.core.ranges import IdRange
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.http import ClientError, HTTPError
@@ -47,6 +49,7 @@ from product_sync.sync import (
 )
 
 MAX_CLASH_ROUNDS = 3
+CHECKED_BATCHES = 2  # create batches sent per check of their handles against the store
 
 
 class RangeReport(BaseModel):
@@ -130,6 +133,45 @@ def _clashed_handles(report: SyncReport, prefix: str) -> set[int]:
     }
 
 
+def _replan(
+    source_ids: set[int],
+    catalog: SourceCatalog,
+    categories: CategoryMap,
+    medusa: MedusaResource,
+    sales_channel_id: str | None,
+) -> SyncReport:
+    """Plan these products again against the store as it is now (a handle another range
+    took is then in use, so marked taken) and write them. Targeted: never archives."""
+    prefix = medusa.external_id_prefix
+    again = SourceCatalog(
+        products=[p for p in catalog.products if p.id in source_ids],
+        product_ids=sorted(source_ids),
+    )
+    rows = medusa.products_by_external_id(
+        (external_id(prefix, i) for i in sorted(source_ids)), fields=INDEX_FIELDS
+    )
+    found = (indexed_product(prefix, r) for r in sorted(rows, key=lambda r: r["id"]))
+    plan = plan_against_store(
+        again,
+        categories,
+        ProductIndex.build(prefix, (f for f in found if f is not None)),
+        medusa,
+        sales_channel_id=sales_channel_id,
+        max_archive_fraction=0.0,
+    )
+    return apply_plan(plan, medusa, dry_run=False)
+
+
+def _add(report: SyncReport, more: SyncReport) -> None:
+    report.created += more.created
+    report.updated += more.updated
+    report.archived += more.archived
+    report.duplicates_retired += more.duplicates_retired
+    report.recovered += more.recovered
+    report.error_details = report.error_details + more.error_details
+    report.errors = sum(len(d["ids"]) for d in report.error_details)
+
+
 def write_with_replans(
     catalog: SourceCatalog,
     categories: CategoryMap,
@@ -140,9 +182,16 @@ def write_with_replans(
     max_archive_fraction: float,
     dry_run: bool = False,
 ) -> tuple[SyncReport, int]:
-    """Plan against the store and write; then plan again and write what a concurrent
-    range's product took the handle of (see the module docstring). Returns the report
-    and how many creates were planned again."""
+    """Plan against the store and write, keeping other ranges' handles out of the way
+    (see the module docstring). Returns the report and how many creates were planned
+    again.
+
+    Creates go out a few batches at a time, each group's handles checked against the
+    store just before it is sent: a range plans all its creates at once but writes them
+    over minutes, and without the check every same-titled product another range wrote
+    meanwhile would cost a refused batch. Creates refused anyway (a handle taken in the
+    moment between check and write) are planned again afterwards.
+    """
     prefix = medusa.external_id_prefix
     plan = plan_against_store(
         catalog,
@@ -152,43 +201,31 @@ def write_with_replans(
         sales_channel_id=sales_channel_id,
         max_archive_fraction=max_archive_fraction,
     )
-    report = apply_plan(plan, medusa, dry_run=dry_run)
-    replans = 0
+    if dry_run:
+        return apply_plan(plan, medusa, dry_run=True), 0
+    report = apply_plan(plan.model_copy(update={"creates": []}), medusa, dry_run=False)
+    late: set[int] = set()
+    group = medusa.batch_size * CHECKED_BATCHES
+    for start in range(0, len(plan.creates), group):
+        creates = plan.creates[start : start + group]
+        taken = medusa.handles_in_use(c.handle for c in creates) if start else set()
+        late |= {c.source_id for c in creates if c.handle in taken}
+        ready = [c for c in creates if c.handle not in taken]
+        _add(report, apply_plan(SyncPlan(creates=ready), medusa, dry_run=False))
+    replans = len(late)
+    if late:
+        _add(report, _replan(late, catalog, categories, medusa, sales_channel_id))
     for _ in range(MAX_CLASH_ROUNDS):
         clashed = _clashed_handles(report, prefix)
-        if not clashed or dry_run:
+        if not clashed:
             break
         replans += len(clashed)
-        again = SourceCatalog(
-            products=[p for p in catalog.products if p.id in clashed],
-            product_ids=sorted(clashed),  # targeted: never archives
-        )
-        rows = medusa.products_by_external_id(
-            (external_id(prefix, i) for i in sorted(clashed)), fields=INDEX_FIELDS
-        )
-        found = (indexed_product(prefix, r) for r in sorted(rows, key=lambda r: r["id"]))
-        retry = apply_plan(
-            plan_against_store(
-                again,
-                categories,
-                ProductIndex.build(prefix, (f for f in found if f is not None)),
-                medusa,
-                sales_channel_id=sales_channel_id,
-                max_archive_fraction=0.0,
-            ),
-            medusa,
-            dry_run=False,
-        )
-        kept = [
+        report.error_details = [
             d
             for d in report.error_details
             if not {source_id_of(prefix, e) for e in d["ids"]} <= clashed
         ]
-        report.created += retry.created
-        report.updated += retry.updated
-        report.recovered += retry.recovered
-        report.error_details = kept + retry.error_details
-        report.errors = sum(len(d["ids"]) for d in report.error_details)
+        _add(report, _replan(clashed, catalog, categories, medusa, sales_channel_id))
     return report, replans
 
 
