@@ -4,6 +4,8 @@ product_sync.definitions` load this."""
 import dagster as dg
 
 from product_sync.defs.catalog_sync import assets, checks, resources, schedules
+from product_sync.defs.scale_out import assets as scale_out
+from product_sync.defs.scale_out import jobs as scale_out_jobs
 
 defs = dg.Definitions(
     assets=[
@@ -11,12 +13,15 @@ defs = dg.Definitions(
         assets.category_map,
         assets.medusa_product_index,
         assets.synced_products,
+        # The scaled-out variant (group scale_out), run by its own job only.
+        scale_out.synced_products_partitioned,
     ],
     asset_checks=[checks.synced_products_checks],
-    jobs=[schedules.sync_job],
+    jobs=[schedules.sync_job, scale_out_jobs.sync_partitioned_job],
     schedules=[schedules.daily_sync_schedule],
     resources=resources.build_resources(),
     # One process: a sync is I/O-bound and its steps are sequential, and starting a
     # process per step costs seconds (measured ~8 s vs ~2 s for four small assets).
+    # sync_partitioned_job brings its own multiprocess executor.
     executor=dg.in_process_executor,
 )

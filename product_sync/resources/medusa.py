@@ -8,6 +8,7 @@ filtered read checks that what came back matches the filter it asked for.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,15 @@ from product_sync.resources.http import (
 )
 
 LOOKUP_CHUNK = 100  # ids per filtered GET: keeps URLs well under server limits
-PAGE_SIZE = 500
+# Rows per page of a listing. Medusa's time is largely per request, not per row: the 10k
+# store's index read took 3.3 s in pages of 500 and 2.1 s in pages of 2000; its inventory
+# item ids 2.8 s and 1.2 s. A page of 2000 index rows is about 2 MB of JSON.
+PAGE_SIZE = 2000
+# A listing page costs Medusa about as much as this many 100-value lookups (measured on the
+# 10k store: ~0.3 s for 2000 rows of a few fields, ~0.06 s per lookup).
+SCAN_PAGE_COST = 5
+STOCK_CHUNK = 500  # levels per batch POST
+LEVEL_FIELDS = "id,location_levels.location_id,location_levels.stocked_quantity"
 INDEX_FIELDS = (
     "id,handle,external_id,status,metadata,"
     "variants.id,variants.sku,variants.prices.amount,variants.prices.currency_code"
@@ -108,6 +117,15 @@ def indexed_product(prefix: str, product: dict[str, Any]) -> IndexedProduct | No
         archived=bool(metadata.get(ARCHIVED_KEY)),
         images=parse_stored(metadata),
     )
+
+
+def _level_at(item: dict[str, Any], location_id: str) -> int | None:
+    here = [
+        level["stocked_quantity"]
+        for level in item.get("location_levels") or []
+        if level.get("location_id") == location_id
+    ]
+    return here[0] if here else None
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -263,28 +281,66 @@ class MedusaResource(dg.ConfigurableResource):
                         items[source_id] = link["inventory_item_id"]
         return items
 
+    def inventory_items_for(self, prefix: str, source_ids: Iterable[int]) -> dict[int, str]:
+        """`inventory_items` for some source ids only (a part of the catalog)."""
+        items: dict[int, str] = {}
+        rows = self.products_by_external_id(
+            (f"{prefix}{i}" for i in source_ids),
+            fields="id,external_id,variants.inventory_items.inventory_item_id",
+        )
+        for product in sorted(rows, key=lambda p: p["id"]):
+            source_id = source_id_of(prefix, product.get("external_id"))
+            for variant in product.get("variants") or []:
+                for link in variant.get("inventory_items") or []:
+                    if source_id is not None and link.get("inventory_item_id"):
+                        items.setdefault(source_id, link["inventory_item_id"])
+        return items
+
     def stock_levels(self, location_id: str, item_ids: Sequence[str]) -> dict[str, int | None]:
-        """Stocked quantity at the location per item (None: no level there yet)."""
+        """Stocked quantity at the location per item (None: no level there yet).
+
+        A few items are asked for by id. Many are read as one listing of the items stocked
+        at the location, a few large pages instead of one request per 100 items (10k items:
+        5 requests instead of 100; Medusa's time 4.5-5.7 s -> 0.8-1.2 s).
+        """
+        wanted = list(dict.fromkeys(item_ids))
+        if len(wanted) <= LOOKUP_CHUNK:
+            return self._stock_levels_by_id(location_id, wanted)
+        # Only items with a level at the location. Were the filter ignored, the others
+        # would be listed too and come out as None here: still right.
+        at_location = {"location_levels[location_id]": location_id}
+        stocked = self._call(
+            "GET", "/admin/inventory-items", params={**at_location, "limit": 0, "fields": "id"}
+        ).get("count")
+        if not self._listing_is_cheaper(int(stocked or 0), len(wanted)):
+            # A part of a large store (a scaled-out partition): by id after all.
+            return self._stock_levels_by_id(location_id, wanted)
+        levels: dict[str, int | None] = dict.fromkeys(wanted)
+        listing = self._iter_listing(
+            "/admin/inventory-items",
+            "inventory_items",
+            {**at_location, "fields": LEVEL_FIELDS, "order": "id"},
+            PAGE_SIZE,
+        )
+        for row in listing:
+            if row.get("id") in levels:
+                levels[row["id"]] = _level_at(row, location_id)
+        return levels
+
+    def _stock_levels_by_id(
+        self, location_id: str, item_ids: Sequence[str]
+    ) -> dict[str, int | None]:
         levels: dict[str, int | None] = {}
         for chunk in _chunks(list(item_ids), LOOKUP_CHUNK):
             body = self._call(
                 "GET",
                 "/admin/inventory-items",
-                params={
-                    "id[]": list(chunk),
-                    "fields": "id,location_levels.location_id,location_levels.stocked_quantity",
-                    "limit": len(chunk),
-                },
+                params={"id[]": list(chunk), "fields": LEVEL_FIELDS, "limit": len(chunk)},
             )
             rows = body.get("inventory_items", [])
             self._check_filter(rows, "id", chunk)
             for row in rows:
-                here = [
-                    level["stocked_quantity"]
-                    for level in row.get("location_levels") or []
-                    if level.get("location_id") == location_id
-                ]
-                levels[row["id"]] = here[0] if here else None
+                levels[row["id"]] = _level_at(row, location_id)
         return levels
 
     def write_stock_levels(
@@ -293,7 +349,7 @@ class MedusaResource(dg.ConfigurableResource):
         """Set levels in bulk; returns how many were written. Idempotent, so retried."""
         written = 0
         for kind, levels in (("create", create), ("update", update)):
-            for chunk in _chunks(list(levels), LOOKUP_CHUNK):
+            for chunk in _chunks(list(levels), STOCK_CHUNK):
                 self._call(
                     "POST",
                     "/admin/inventory-items/location-levels/batch",
@@ -338,30 +394,37 @@ class MedusaResource(dg.ConfigurableResource):
 
     # -- products: reads ---------------------------------------------------------------
 
-    def iter_products(self, fields: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
-        """Every product in the store, oldest first, a page at a time."""
+    def _iter_listing(
+        self, path: str, key: str, params: dict[str, Any], page_size: int
+    ) -> Iterator[dict[str, Any]]:
+        """Every row of a paged Admin API listing, a page at a time."""
         offset = 0
         while True:
-            body = self._call(
-                "GET",
-                "/admin/products",
-                params={
-                    "fields": fields,
-                    "limit": page_size,
-                    "offset": offset,
-                    "order": "created_at",
-                },
-            )
-            rows = body.get("products", [])
+            body = self._call("GET", path, params={**params, "limit": page_size, "offset": offset})
+            rows = body.get(key, [])
             yield from rows
             offset += len(rows)
             if not rows or offset >= body.get("count", 0):
                 return
 
-    def iter_owned(self, prefix: str, fields: str = INDEX_FIELDS) -> Iterator[dict[str, Any]]:
+    def iter_products(self, fields: str, page_size: int = PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        """Every product in the store exactly once, a page at a time, oldest first.
+
+        Ordered by id, not created_at: the products of one batch share their created_at,
+        and offset paging over a non-unique order repeats some rows and skips others (a
+        row seen twice looked like a duplicate of itself and got retired). Ids are ULIDs,
+        so id order is creation order to the millisecond, and it is a total order.
+        """
+        return self._iter_listing(
+            "/admin/products", "products", {"fields": fields, "order": "id"}, page_size
+        )
+
+    def iter_owned(
+        self, prefix: str, fields: str = INDEX_FIELDS, page_size: int = PAGE_SIZE
+    ) -> Iterator[dict[str, Any]]:
         """Products in our external-id namespace. Medusa cannot filter on a prefix, so
         the listing is paged with minimal fields and filtered here."""
-        for product in self.iter_products("external_id," + fields):
+        for product in self.iter_products("external_id," + fields, page_size):
             if source_id_of(prefix, product.get("external_id")) is not None:
                 yield product
 
@@ -375,6 +438,10 @@ class MedusaResource(dg.ConfigurableResource):
         self, external_ids: Iterable[str], fields: str = "id,handle,external_id"
     ) -> list[dict[str, Any]]:
         ids = list(dict.fromkeys(external_ids))
+        scanned = self._scan_instead(len(ids), "external_id," + fields)
+        if scanned is not None:
+            wanted = set(ids)
+            return [p for p in scanned if p.get("external_id") in wanted]
         found: list[dict[str, Any]] = []
         for chunk in _chunks(ids, LOOKUP_CHUNK):
             body = self._call(
@@ -389,6 +456,9 @@ class MedusaResource(dg.ConfigurableResource):
 
     def handles_in_use(self, handles: Iterable[str]) -> set[str]:
         wanted = list(dict.fromkeys(handles))
+        scanned = self._scan_instead(len(wanted), "id,handle")
+        if scanned is not None:
+            return {p["handle"] for p in scanned} & set(wanted)
         in_use: set[str] = set()
         for chunk in _chunks(wanted, LOOKUP_CHUNK):
             body = self._call(
@@ -400,6 +470,29 @@ class MedusaResource(dg.ConfigurableResource):
             self._check_filter(rows, "handle", chunk)
             in_use.update(r["handle"] for r in rows)
         return in_use
+
+    def _scan_instead(self, lookups: int, fields: str) -> list[dict[str, Any]] | None:
+        """The whole store's listing, when reading it is cheaper than looking `lookups`
+        values up 100 at a time; None when the lookups are cheaper.
+
+        A first sync of 10k products checked its creates with 200 filtered GETs against an
+        empty store (Medusa's time 11.9 s); one count now says there is nothing to find.
+        """
+        if lookups <= LOOKUP_CHUNK:
+            return None
+        count = self._call("GET", "/admin/products", params={"limit": 0, "fields": "id"})
+        stored = int(count.get("count") or 0)
+        if stored == 0:
+            return []
+        if not self._listing_is_cheaper(stored, lookups):
+            return None
+        return list(self.iter_products(fields))
+
+    @staticmethod
+    def _listing_is_cheaper(rows: int, lookups: int) -> bool:
+        """Is reading `rows` in pages cheaper than looking `lookups` values up by id?"""
+        pages = -(-rows // PAGE_SIZE)
+        return pages * SCAN_PAGE_COST < -(-lookups // LOOKUP_CHUNK)
 
     @staticmethod
     def _check_filter(rows: list[dict[str, Any]], key: str, wanted: Sequence[str]) -> None:
@@ -479,6 +572,17 @@ class MedusaResource(dg.ConfigurableResource):
                     if rest:
                         report.merge(self._write_batch(kind, rest))
                     return report
+            named = _named_in(error.detail, items)
+            if named and len(named) < len(items):
+                # Medusa named the product it refused (a handle, SKU or barcode another
+                # product holds): set it aside and send the rest at once, instead of
+                # bisecting (which re-sends about twice the batch before it is alone).
+                report = WriteReport()
+                for position in named:
+                    report.merge(self._single_failure(kind, items[position], error))
+                rest = [item for i, item in enumerate(items) if i not in named]
+                report.merge(self._write_batch(kind, rest))
+                return report
             middle = len(items) // 2
             report = self._write_batch(kind, items[:middle])
             report.merge(self._write_batch(kind, items[middle:]))
@@ -632,6 +736,25 @@ def _check_key_usable(key: str) -> None:
             "key has (non-ASCII, whitespace or control characters); set it to the store's "
             "secret API key (sk_…)"
         )
+
+
+# "Product with handle: x, already exists." / "Product variant with sku: x, already exists."
+_TAKEN = re.compile(r"with (handle|sku|barcode): (.+?), already exists")
+
+
+def _named_in(message: str, items: Sequence[dict[str, Any]]) -> set[int]:
+    """Positions of the items holding the value Medusa's error message says is taken."""
+    found = _TAKEN.search(message or "")
+    if not found:
+        return set()
+    key, value = found.groups()
+    if key == "handle":
+        return {i for i, item in enumerate(items) if item.get("handle") == value}
+    return {
+        i
+        for i, item in enumerate(items)
+        if any(v.get(key) == value for v in item.get("variants") or [])
+    }
 
 
 def _ext_id(item: dict[str, Any]) -> str:

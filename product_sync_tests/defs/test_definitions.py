@@ -12,7 +12,13 @@ from product_sync_tests.factories import record
 def test_definitions_load_with_the_four_assets_checks_job_and_schedule():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"dummyjson_products", "category_map", "medusa_product_index", "synced_products"}
+    assert keys == {
+        "dummyjson_products",
+        "category_map",
+        "medusa_product_index",
+        "synced_products",
+        "synced_products_partitioned",  # the scaled-out variant, run by its own job
+    }
     checks = {k.name for k in graph.asset_check_keys}
     assert {"no_duplicate_external_ids", "no_duplicate_handles", "idempotent"} <= checks
     assert defs.resolve_job_def("sync_job") is not None

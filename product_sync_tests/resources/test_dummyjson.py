@@ -73,3 +73,20 @@ def test_targeted_read_reports_unknown_ids():
     read = source().read_products([2, 1, 1])
     assert [r["id"] for r in read.records] == [1]
     assert read.missing_ids == [2]
+
+
+def test_an_id_range_is_read_by_bisection_and_pages_despite_gaps():
+    from devstack.catalog.server import CatalogServer
+
+    with CatalogServer(seed=7, count=400) as catalog:
+        catalog.mutate("remove", ids=[1, 2, 50, 99, 100, 101, 300])
+        catalog.mutate("add", count=3)  # ids 401-403, after the last
+        every = [r["id"] for r in catalog.catalog.records()]
+        resource = DummyJSONResource(base_url=catalog.base_url, page_size=30)
+        for lo, hi in [(1, 100), (101, 250), (251, None), (500, None), (120, 120)]:
+            read = resource.read_id_range(lo, hi)
+            assert [r["id"] for r in read.records] == [
+                i for i in every if i >= lo and (hi is None or i <= hi)
+            ]
+            assert read.consistent and read.total == len(every)
+        assert resource.max_id() == 403

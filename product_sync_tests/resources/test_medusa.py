@@ -308,3 +308,118 @@ def test_update_applied_in_full_needs_no_repair():
     report = medusa().write_products([], [update_item("p1", "v1"), {"id": "p2", "status": "draft"}])
     assert (report.updated, report.repaired) == (2, 0)
     assert len(responses.calls) == 1
+
+
+def _level_row(item_id, **quantities):
+    levels = [{"location_id": loc, "stocked_quantity": q} for loc, q in quantities.items()]
+    return {"id": item_id, "location_levels": levels}
+
+
+@responses.activate
+def test_few_stock_levels_are_asked_for_by_id():
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": [_level_row("i1", sloc=5, other=9), _level_row("i2", other=1)]},
+    )
+    levels = medusa().stock_levels("sloc", ["i1", "i2"])
+    assert levels == {"i1": 5, "i2": None}
+    assert "id%5B%5D=i1" in responses.calls[0].request.url
+
+
+@responses.activate
+def test_many_stock_levels_are_read_as_a_paged_listing_of_the_location():
+    wanted = [f"i{n}" for n in range(1100)]  # 11 lookups cost more than 2 pages
+    # 2100 rows at the location over two pages: ours (i1099 has no level there) and others.
+    stocked = [_level_row(f"i{n}", sloc=n) for n in range(1099)] + [_level_row("foreign", sloc=1)]
+    others = [_level_row(f"x{n}", sloc=0) for n in range(1000)]
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        match=[matchers.query_param_matcher({"limit": "0"}, strict_match=False)],
+        json={"inventory_items": [], "count": 2100},
+    )
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": stocked + others[:900], "count": 2100},
+    )
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": others[900:], "count": 2100},
+    )
+    levels = medusa().stock_levels("sloc", wanted)
+    assert levels == {**{f"i{n}": n for n in range(1099)}, "i1099": None}
+    assert len(responses.calls) == 3  # a count, two pages
+    first = responses.calls[1].request.url
+    assert "location_levels%5Blocation_id%5D=sloc" in first and "offset=0" in first
+    assert "offset=2000" in responses.calls[2].request.url
+
+
+@responses.activate
+def test_stock_levels_of_a_part_of_a_large_location_are_asked_for_by_id():
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        match=[matchers.query_param_matcher({"limit": "0"}, strict_match=False)],
+        json={"inventory_items": [], "count": 100_000},
+    )
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": [_level_row(f"i{n}", sloc=1) for n in range(100)]},
+    )
+    responses.get(
+        f"{BASE}/admin/inventory-items",
+        json={"inventory_items": [_level_row(f"i{n}", sloc=1) for n in range(100, 150)]},
+    )
+    levels = medusa().stock_levels("sloc", [f"i{n}" for n in range(150)])
+    assert levels == {f"i{n}": 1 for n in range(150)}
+    assert "id%5B%5D=i0" in responses.calls[1].request.url
+
+
+@responses.activate
+def test_many_lookups_in_an_empty_store_cost_one_count():
+    responses.get(
+        f"{BASE}/admin/products",
+        match=[matchers.query_param_matcher({"limit": "0", "fields": "id"})],
+        json={"products": [], "count": 0},
+    )
+    ids = [f"dummyjson:{n}" for n in range(1, 301)]
+    assert medusa().products_by_external_id(ids) == []
+    assert medusa().handles_in_use(f"h-{n}" for n in range(300)) == set()
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_many_lookups_in_a_small_store_read_the_listing_instead():
+    stored = [
+        {"id": "p1", "handle": "h-1", "external_id": "dummyjson:1"},
+        {"id": "p2", "handle": "h-2", "external_id": "other:2"},
+        {"id": "p3", "handle": "h-5000", "external_id": "dummyjson:5000"},
+    ]
+    responses.get(
+        f"{BASE}/admin/products",
+        match=[matchers.query_param_matcher({"limit": "0", "fields": "id"})],
+        json={"products": [], "count": 3},
+    )
+    responses.get(f"{BASE}/admin/products", json={"products": stored, "count": 3})
+    ids = [f"dummyjson:{n}" for n in range(1, 1001)]  # 10 lookups
+    assert [p["id"] for p in medusa().products_by_external_id(ids)] == ["p1"]
+    assert medusa().handles_in_use(f"h-{n}" for n in range(1000)) == {"h-1", "h-2"}
+    assert len(responses.calls) == 4  # a count and one page, twice
+
+
+@responses.activate
+def test_a_product_medusa_names_as_the_cause_is_set_aside_without_bisecting():
+    def named_callback(request):
+        items = json.loads(request.body)["create"]
+        if any(i["handle"] == "h-6" for i in items):
+            message = "Product with handle: h-6, already exists."
+            return 400, {}, json.dumps({"type": "invalid_data", "message": message})
+        return 200, {}, json.dumps({"created": []})
+
+    responses.add_callback(responses.POST, BATCH, callback=named_callback)
+    responses.get(f"{BASE}/admin/products", json={"products": [], "count": 0})
+    report = medusa(batch_size=8).write_products([item(n) for n in range(1, 9)], [])
+    assert report.created == 7
+    assert [e.external_ids for e in report.errors] == [["dummyjson:6"]]
+    posts = [
+        json.loads(c.request.body)["create"] for c in responses.calls if c.request.method == "POST"
+    ]
+    assert [len(p) for p in posts] == [8, 7]  # bisecting would have sent 8, 4, 4, 2, 2, 1, 1

@@ -1,0 +1,138 @@
+"""The scaled-out sync (ranges in parallel processes) against the real store."""
+
+import dagster as dg
+import pytest
+
+from devstack.catalog.server import CatalogServer
+from product_sync.core.ranges import IdRange
+from product_sync.defs.scale_out.jobs import reconstruct_sync_partitioned_job
+from product_sync.resources.dummyjson import DummyJSONResource
+from product_sync.resources.medusa import MedusaResource
+from product_sync.scale_out import sync_id_range
+
+pytestmark = pytest.mark.e2e
+
+SAME_TITLE = "Same Title In Every Range"
+FIELDS = "id,handle,external_id,status,title,variants.prices.amount,variants.prices.currency_code"
+
+
+def run_partitioned_job(catalog, info, monkeypatch, range_size=100, max_concurrent=3):
+    monkeypatch.setenv("DUMMYJSON_BASE_URL", catalog.base_url)
+    monkeypatch.setenv("MEDUSA_BACKEND_URL", info.backend_url)
+    monkeypatch.setenv("MEDUSA_API_KEY", info.api_key)
+    with dg.instance_for_test() as instance:
+        result = dg.execute_job(
+            dg.reconstructable(reconstruct_sync_partitioned_job),
+            instance=instance,
+            run_config={
+                "ops": {
+                    "synced_products_partitioned": {
+                        "ops": {"id_ranges_op": {"config": {"range_size": range_size}}}
+                    }
+                },
+                "execution": {"config": {"max_concurrent": max_concurrent}},
+            },
+        )
+        assert result.success
+        steps = {
+            e.step_key
+            for e in instance.all_logs(result.run_id)
+            if e.dagster_event and e.dagster_event.event_type_value == "STEP_SUCCESS"
+        }
+        (event,) = [
+            e
+            for e in instance.all_logs(result.run_id)
+            if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
+        ]
+        metadata = {k: v.value for k, v in event.dagster_event.materialization.metadata.items()}
+    return steps, metadata
+
+
+def assert_store_matches(store, catalog):
+    source = {p["id"]: p for p in catalog.catalog.records()}
+    ours = store.ours(FIELDS)
+    assert set(ours) == set(source)  # every product, once (Store.ours refuses duplicates)
+    handles = [p["handle"] for p in ours.values()]
+    assert len(set(handles)) == len(handles)
+    for source_id, product in ours.items():
+        assert product["title"] == source[source_id]["title"]
+        assert product["status"] == "published"
+        assert str(store.usd(product)) == str(source[source_id]["price"])
+    return ours
+
+
+def test_ranges_run_in_parallel_processes_and_sync_every_product_once(
+    empty_store, store, monkeypatch
+):
+    with CatalogServer(seed=42, count=300) as catalog:
+        # Same-titled new products in three ranges at once: they all want one handle.
+        catalog.mutate("title", ids=[40, 140, 240], value=SAME_TITLE)
+        steps, metadata = run_partitioned_job(catalog, empty_store, monkeypatch)
+        assert {s for s in steps if s.startswith("synced_products_partitioned.sync_id_range")}
+        assert len([s for s in steps if "sync_id_range" in s]) == 3
+        assert metadata["ranges"] == 3
+        assert metadata["created"] == 300 and metadata["errors"] == 0
+        ours = assert_store_matches(store, catalog)
+        same = {ours[i]["handle"] for i in (40, 140, 240)}
+        assert len(same) == 3 and all(h.startswith("same-title-in-every-range") for h in same)
+
+        # Again: nothing to write. Then a change in one range and a removal in another.
+        _, again = run_partitioned_job(catalog, empty_store, monkeypatch)
+        assert again["created"] + again["updated"] + again["archived"] == 0
+        assert again["unchanged"] == 300
+        catalog.mutate("price", ids=[5, 205])
+        catalog.mutate("remove", ids=[150])
+        _, changed = run_partitioned_job(catalog, empty_store, monkeypatch)
+        assert (changed["updated"], changed["archived"], changed["created"]) == (2, 1, 0)
+        after = store.ours(FIELDS)
+        assert after[150]["status"] == "draft"
+        assert {k: p["handle"] for k, p in after.items()} == {
+            k: p["handle"] for k, p in ours.items()
+        }
+
+
+def test_a_create_refused_for_a_handle_another_range_just_took_is_planned_again(
+    empty_store, store, monkeypatch
+):
+    """Deterministic version of the race: between this range's check of the store and its
+    write, another range's product takes the handle."""
+    with CatalogServer(seed=42, count=20) as catalog:
+        catalog.mutate("title", ids=[3], value=SAME_TITLE)
+        medusa = MedusaResource(
+            backend_url=empty_store.backend_url,
+            api_key=empty_store.api_key,
+            initial_backoff_s=0.05,
+            max_backoff_s=0.2,
+        )
+        original = MedusaResource.write_products
+        raced = []
+
+        def write_after_another_range(self, creates, updates, on_batch=None):
+            if creates and not raced:
+                options = [{"title": "Default", "values": ["Default Option"]}]
+                raced.append(
+                    store.post(
+                        "/admin/products",
+                        {
+                            "title": SAME_TITLE,
+                            "handle": "same-title-in-every-range",
+                            "external_id": "dummyjson:9999",  # another range's product
+                            "options": options,
+                        },
+                    )
+                )
+            return original(self, creates, updates, on_batch)
+
+        monkeypatch.setattr(MedusaResource, "write_products", write_after_another_range)
+        report = sync_id_range(
+            IdRange(lo=1, hi=100),
+            DummyJSONResource(base_url=catalog.base_url),
+            medusa,
+        )
+        assert raced
+        assert report.handle_replans == 1
+        assert (report.created, report.errors) == (20, 0)
+        ours = store.ours(FIELDS)
+        assert set(ours) == set(range(1, 21)) | {9999}
+        assert ours[3]["handle"] == "same-title-in-every-range-1"
+        assert ours[9999]["handle"] == "same-title-in-every-range"
