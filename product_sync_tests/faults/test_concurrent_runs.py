@@ -1,0 +1,72 @@
+"""Two sync runs at once, bypassing the run queue (two threads, each its own
+`dg.materialize`): still no duplicates, and one more run converges.
+
+Barriers inside the HTTP client make the race as bad as it gets: both runs read the store
+and plan before either creates a category, and both plan their products before either
+writes a batch, so both try to create everything.
+"""
+
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from product_sync.resources.http import JSONClient
+from product_sync_tests.faults.conftest import assert_converged, assert_no_duplicates
+
+pytestmark = [pytest.mark.e2e, pytest.mark.faults]
+
+ORIGINAL_SEND = JSONClient.send_once
+RACE_POINTS = (("POST", "/admin/product-categories"), ("POST", "/admin/products/batch"))
+
+
+def line_up_at_writes(monkeypatch, backend_url: str) -> None:
+    """Each run waits for the other at its first category create and first batch write."""
+    barriers = {point: threading.Barrier(2, timeout=30) for point in RACE_POINTS}
+    passed: set[tuple[int, tuple[str, str]]] = set()
+    lock = threading.Lock()
+
+    def send_once(client, method, path, **kwargs):
+        point = (method, path)
+        if client.base_url == backend_url and point in barriers:
+            with lock:
+                first = (id(client), point) not in passed
+                passed.add((id(client), point))
+            if first:
+                # If the other run never gets here (nothing to create), go on alone.
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    barriers[point].wait()
+        return ORIGINAL_SEND(client, method, path, **kwargs)
+
+    monkeypatch.setattr(JSONClient, "send_once", send_once)
+
+
+def two_at_once(run_sync):
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return list(pool.map(lambda _: run_sync(), range(2)))
+
+
+def test_two_runs_at_once(run_sync, store, source, empty_store, matrix, monkeypatch):
+    matrix.scenario = "two runs at once (cold, then changes)"
+    line_up_at_writes(monkeypatch, empty_store.backend_url)
+    runs = two_at_once(run_sync)
+    assert all(r.success for r in runs), [r.errors for r in runs]
+    assert_no_duplicates(store, matrix)
+    matrix.note = "created " + " + ".join(str(r.metadata["created"]) for r in runs)
+    final = run_sync()
+    assert final.writes == 0, final.metadata
+    assert all(final.checks.values()), final.checks
+    assert_converged(store, source, row=matrix)
+
+    # And on a synced store: new, changed and removed products, both runs at once.
+    source.mutate("price", ids=list(range(1, 16)))
+    source.mutate("add", count=10)
+    source.mutate("remove", ids=[40, 41])
+    line_up_at_writes(monkeypatch, empty_store.backend_url)
+    runs = two_at_once(run_sync)
+    assert all(r.success for r in runs), [r.errors for r in runs]
+    assert_no_duplicates(store, matrix)
+    final = run_sync()
+    assert all(final.checks.values()), final.checks
+    assert_converged(store, source, row=matrix)
