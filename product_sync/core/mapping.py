@@ -37,7 +37,8 @@ def source_id_of(prefix: str, ext_id: str | None) -> int | None:
     if not ext_id or not ext_id.startswith(prefix):
         return None
     rest = ext_id[len(prefix) :]
-    return int(rest) if rest.isdigit() and not rest.startswith("0") else None
+    # isascii(): str.isdigit() also accepts "١" or "²", which int() reads or rejects.
+    return int(rest) if rest.isascii() and rest.isdigit() and not rest.startswith("0") else None
 
 
 def price_amount(price: Decimal) -> int | float:

@@ -84,12 +84,6 @@ def test_hand_made_products_are_never_touched(run_sync, store, source, matrix):
     assert_converged(store, source, foreign, quarantined={7}, row=matrix)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core/mapping.source_id_of takes any Unicode digit: 'dummyjson:١' is read as "
-    "our product 1 and 'dummyjson:²' crashes the index (int('²')); needs an "
-    "isascii() check in mapping.py (lead's file); see the fault-matrix report",
-)
 def test_non_ascii_digit_look_alikes_are_not_ours(run_sync, store, source, matrix):
     matrix.scenario = "hand-made: non-ASCII digit look-alikes"
     hand_made(store, "Arabic one", external_id=f"{PREFIX}\u0661", handle="arabic-one")

@@ -132,12 +132,6 @@ def test_records_corrupted_after_sync_are_left_as_they_were(run_sync, store, sou
     assert_converged(store, source, quarantined=bad, row=matrix)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a record refused at planning (SKU or barcode another product has) is counted "
-    "but its reason is in no log, metadata or check: needs a change in "
-    "defs/catalog_sync/assets.py + checks.py (lead's files); see the fault-matrix report",
-)
 def test_sku_clash_is_refused_with_a_reason(run_sync, store, source, matrix):
     """Medusa requires SKUs unique: of two records claiming one, the second is refused at
     planning. Refused like any quarantined record, it must say why, where operators look."""

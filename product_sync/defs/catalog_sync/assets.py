@@ -166,6 +166,8 @@ def synced_products(
         max_archive_fraction=config.max_archive_fraction,
         images=images.resolved if images else None,
     )
+    for item in plan.quarantined:
+        context.log.warning(f"quarantined source product {item.source_id}: {item.reason}")
     if plan.archive_blocked_reason:
         context.log.warning(plan.archive_blocked_reason)
     report = apply_plan(plan, medusa, dry_run=config.dry_run)

@@ -119,17 +119,6 @@ def synced_products_checks(
             metadata={**finding.metadata(), **extra},
         )
 
-    yield result("no_duplicate_external_ids", audit.duplicate_values(listing, "external_id"))
-    yield result("no_duplicate_handles", audit.duplicate_values(listing, "handle"))
-    yield result(
-        "every_source_product_present_once", audit.present_exactly_once(prefix, source, listing)
-    )
-    yield result(
-        "categories_linked",
-        audit.categories_linked(prefix, source, category_map.ids, listing),
-    )
-    yield result("prices_match_source", audit.prices_match(prefix, source, listing))
-
     index = ProductIndex.build(prefix, filter(None, (indexed_product(prefix, p) for p in listing)))
     # Archives are left out: whether they happen depends on the run's guardrail setting.
     sales_channel_id = medusa.default_sales_channel_id()
@@ -143,6 +132,21 @@ def synced_products_checks(
         # The copies the store holds are the ones the sync linked: no need to fetch again.
         images=known_images(index) if medusa.upload_images else None,
     )
+    # Records refused at planning (a SKU or barcode another record holds) are quarantined,
+    # not missing: they count below as quarantined, not against presence or prices.
+    refused = {q.source_id for q in plan.quarantined}
+    source = [p for p in source if p.id not in refused]
+
+    yield result("no_duplicate_external_ids", audit.duplicate_values(listing, "external_id"))
+    yield result("no_duplicate_handles", audit.duplicate_values(listing, "handle"))
+    yield result(
+        "every_source_product_present_once", audit.present_exactly_once(prefix, source, listing)
+    )
+    yield result(
+        "categories_linked",
+        audit.categories_linked(prefix, source, category_map.ids, listing),
+    )
+    yield result("prices_match_source", audit.prices_match(prefix, source, listing))
     pending = [w.source_id for w in plan.creates + plan.updates]
     yield result("idempotent", audit.finding(pending), **plan.counts())
     if medusa.sync_stock:
@@ -154,6 +158,6 @@ def synced_products_checks(
         yield result("stock_matches_source", audit.finding([]), skipped=1)
     yield result(
         "no_quarantined_records",
-        audit.finding([q.source_id for q in dummyjson_products.quarantined]),
+        audit.finding([q.source_id for q in dummyjson_products.quarantined] + sorted(refused)),
         severity=dg.AssetCheckSeverity.WARN,
     )
