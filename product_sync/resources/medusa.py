@@ -91,10 +91,19 @@ class WriteReport:
 
 
 def _usd_price(variant: dict[str, Any]) -> Decimal | None:
-    for price in variant.get("prices") or []:
-        if price.get("currency_code") == "usd" and price.get("amount") is not None:
-            return Decimal(str(price["amount"]))
-    return None
+    """The variant's one USD price; None when it has none or several.
+
+    Several happen: two runs updating one product at once both add the new price (Medusa
+    replaces a variant's prices in steps). Reading the first of them would make the
+    product look right to planning while the prices check fails every run; None makes
+    the next run rewrite the price list, which leaves exactly one.
+    """
+    amounts = [
+        Decimal(str(price["amount"]))
+        for price in variant.get("prices") or []
+        if price.get("currency_code") == "usd" and price.get("amount") is not None
+    ]
+    return amounts[0] if len(amounts) == 1 else None
 
 
 def indexed_product(prefix: str, product: dict[str, Any]) -> IndexedProduct | None:

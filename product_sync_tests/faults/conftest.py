@@ -15,6 +15,7 @@ the real assets and checks, and one definition of "converged" shared by every sc
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -162,7 +163,21 @@ def stack(empty_store: StackInfo) -> Iterator[Stack]:
     stack = Stack(REPO_ROOT)
     yield stack
     if not stack.is_running():
-        stack.start_medusa()
+        restart_medusa(stack)
+
+
+def restart_medusa(stack: Stack, timeout_s: float = 15) -> None:
+    """`start_medusa` once the killed Medusa has let go of its port: `kill_medusa` waits
+    for the group leader only, and under load the port can stay bound a moment longer,
+    which `start_medusa` would take for someone else's server."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex(("127.0.0.1", stack.medusa_port)) != 0:
+                break
+        time.sleep(0.1)
+    stack.start_medusa()
 
 
 @dataclass

@@ -47,18 +47,23 @@ def two_at_once(run_sync):
         return list(pool.map(lambda _: run_sync(), range(2)))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="a blocking check of one run can fail while the other run is still writing; "
-    "converges on the next run (open on issue 6)",
-)
+def assert_racing_runs_sound(runs) -> None:
+    """Both runs wrote everything without errors and never saw a duplicate. Their other
+    checks read the store while the other run may still be writing it (a price being
+    replaced), so they may fail; the run after them must pass them all."""
+    for run in runs:
+        assert run.metadata, run.errors  # synced_products itself succeeded
+        assert run.metadata["errors"] == 0, run.metadata
+        assert run.checks["no_duplicate_external_ids"] and run.checks["no_duplicate_handles"]
+
+
 def test_two_runs_at_once(run_sync, store, source, empty_store, matrix, monkeypatch):
     matrix.scenario = "two runs at once (cold, then changes)"
     line_up_at_writes(monkeypatch, empty_store.backend_url)
     runs = two_at_once(run_sync)
-    assert all(r.success for r in runs), [r.errors for r in runs]
+    assert_racing_runs_sound(runs)
     assert_no_duplicates(store, matrix)
-    matrix.note = "created " + " + ".join(str(r.metadata["created"]) for r in runs)
+    matrix.note = "created " + " + ".join(str(r.metadata.get("created")) for r in runs)
     final = run_sync()
     assert final.writes == 0, final.metadata
     assert all(final.checks.values()), final.checks
@@ -70,8 +75,11 @@ def test_two_runs_at_once(run_sync, store, source, empty_store, matrix, monkeypa
     source.mutate("remove", ids=[40, 41])
     line_up_at_writes(monkeypatch, empty_store.backend_url)
     runs = two_at_once(run_sync)
-    assert all(r.success for r in runs), [r.errors for r in runs]
+    assert_racing_runs_sound(runs)
     assert_no_duplicates(store, matrix)
+    failed = sorted({name for r in runs for name, ok in r.checks.items() if not ok})
+    if failed:
+        matrix.note += f"; racing checks failed: {', '.join(failed)}"
     final = run_sync()
     assert all(final.checks.values()), final.checks
     assert_converged(store, source, row=matrix)

@@ -5,7 +5,12 @@ import requests
 import responses
 from responses import matchers
 
-from product_sync.resources.medusa import FilterIgnored, MedusaResource, StoreRejected
+from product_sync.resources.medusa import (
+    FilterIgnored,
+    MedusaResource,
+    StoreRejected,
+    indexed_product,
+)
 
 BASE = "http://medusa.test"
 BATCH = f"{BASE}/admin/products/batch"
@@ -423,3 +428,26 @@ def test_a_product_medusa_names_as_the_cause_is_set_aside_without_bisecting():
         json.loads(c.request.body)["create"] for c in responses.calls if c.request.method == "POST"
     ]
     assert [len(p) for p in posts] == [8, 7]  # bisecting would have sent 8, 4, 4, 2, 2, 1, 1
+
+
+def test_a_variant_with_two_usd_prices_has_no_price_in_the_index():
+    # Left by two runs updating one product at once: planning must rewrite the prices.
+    product = {
+        "id": "p1",
+        "external_id": "dummyjson:1",
+        "handle": "a",
+        "status": "published",
+        "variants": [
+            {
+                "id": "v1",
+                "prices": [
+                    {"amount": 9.99, "currency_code": "usd"},
+                    {"amount": 9.99, "currency_code": "usd"},
+                    {"amount": 8, "currency_code": "eur"},
+                ],
+            }
+        ],
+    }
+    assert indexed_product("dummyjson:", product).price is None
+    product["variants"][0]["prices"].pop(0)
+    assert str(indexed_product("dummyjson:", product).price) == "9.99"
