@@ -136,3 +136,32 @@ def test_a_create_refused_for_a_handle_another_range_just_took_is_planned_again(
         assert set(ours) == set(range(1, 21)) | {9999}
         assert ours[3]["handle"] == "same-title-in-every-range-1"
         assert ours[9999]["handle"] == "same-title-in-every-range"
+
+
+def test_a_long_run_of_handles_other_ranges_took_is_skipped_in_few_rounds(empty_store, store):
+    """At 100k products one title can have dozens of handles taken by other ranges; a range
+    does not know them (its index is its own products) and must still find a free one."""
+    options = [{"title": "Default", "values": ["Default Option"]}]
+    taken = ["same-title-in-every-range"] + [f"same-title-in-every-range-{n}" for n in range(1, 45)]
+    store.post(
+        "/admin/products/batch",
+        {
+            "create": [
+                {
+                    "title": SAME_TITLE,
+                    "handle": h,
+                    "external_id": f"dummyjson:{9000 + i}",
+                    "options": options,
+                }
+                for i, h in enumerate(taken)
+            ]
+        },
+    )
+    with CatalogServer(seed=42, count=20) as catalog:
+        catalog.mutate("title", ids=[3], value=SAME_TITLE)
+        medusa = MedusaResource(backend_url=empty_store.backend_url, api_key=empty_store.api_key)
+        report = sync_id_range(
+            IdRange(lo=1, hi=100), DummyJSONResource(base_url=catalog.base_url), medusa
+        )
+    assert (report.created, report.errors) == (20, 0)
+    assert store.ours(FIELDS)[3]["handle"] == "same-title-in-every-range-45"
