@@ -10,7 +10,8 @@ from collections.abc import Iterable, Mapping, Set
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.dataclasses import dataclass
 
 from product_sync.core import handles as handle_rules
 from product_sync.core.images import StoredImage
@@ -23,10 +24,12 @@ from product_sync.core.mapping import (
 from product_sync.core.models import Quarantined, SourceProduct
 
 
-class IndexedProduct(BaseModel):
-    """What the sync needs to know about one product it owns, and nothing more."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IndexedProduct:
+    """What the sync needs to know about one product it owns, and nothing more.
 
-    model_config = ConfigDict(frozen=True)
+    Slotted, like `SourceProduct`: the index holds one per product in the store.
+    """
 
     id: str
     source_id: int
@@ -38,7 +41,7 @@ class IndexedProduct(BaseModel):
     sku: str | None = None
     price: Decimal | None = None
     archived: bool = False
-    images: dict[str, StoredImage] = {}
+    images: dict[str, StoredImage] = Field(default_factory=dict)
 
 
 class ProductIndex(BaseModel):

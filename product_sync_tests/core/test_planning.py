@@ -2,8 +2,9 @@ from decimal import Decimal
 
 from product_sync.core.categories import StoreCategory, plan_categories
 from product_sync.core.mapping import HASH_KEY, to_medusa_product
+from product_sync.core.models import SourceProduct
 from product_sync.core.planning import IndexedProduct, ProductIndex, plan_sync
-from product_sync_tests.factories import product
+from product_sync_tests.factories import product, record
 
 PREFIX = "dummyjson:"
 CATEGORIES = {"beauty": "pcat_beauty", "laptops": "pcat_laptops"}
@@ -122,8 +123,9 @@ def test_new_product_never_takes_a_handle_in_use():
 
 
 def test_duplicate_barcodes_in_the_source_are_quarantined():
-    a, b = product(id=1), product(id=2)
-    b = b.model_copy(update={"meta": a.meta})
+    a, twin = product(id=1), record(id=2)
+    twin["meta"]["barcode"] = a.meta.barcode
+    b = SourceProduct.model_validate(twin)
     result = plan([a, b])
     assert [c.source_id for c in result.creates] == [1]
     assert "barcode" in result.quarantined[0].reason
