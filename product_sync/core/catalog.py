@@ -69,10 +69,30 @@ def _excerpt(record: Any) -> dict[str, Any] | None:
     }
 
 
-def validate_records(
-    records: Iterable[Any],
+def validate_record(record: Any) -> SourceProduct | Quarantined:
+    """One raw record -> a product, or its quarantine with the reason."""
+    if not isinstance(record, dict):
+        return Quarantined(reason="record is not a JSON object", record=_excerpt(record))
+    try:
+        return SourceProduct.model_validate(record)
+    except ValidationError as error:
+        return Quarantined(
+            source_id=record.get("id"),
+            reason=describe_validation_error(error),
+            record=_excerpt(record),
+        )
+
+
+def validate_page(records: Iterable[Any]) -> list[SourceProduct | Quarantined]:
+    """A page's records validated as soon as it arrives, so a run never holds the whole
+    catalog's raw JSON (4.5 KB per product as parsed) next to the products."""
+    return [validate_record(record) for record in records]
+
+
+def collect_validated(
+    items: Iterable[SourceProduct | Quarantined],
 ) -> tuple[list[SourceProduct], list[Quarantined], list[int]]:
-    """Validate every record; refuse bad ones with a reason; collapse repeated ids.
+    """Products (by id) and quarantine from validated records; repeated ids collapse.
 
     Returns (products, quarantined, duplicate ids). A repeated id keeps its first valid
     record: pages can overlap when the source shifts under a paged read.
@@ -80,31 +100,23 @@ def validate_records(
     products: dict[int, SourceProduct] = {}
     quarantined: list[Quarantined] = []
     duplicate_ids: list[int] = []
-    for record in records:
-        source_id = record.get("id") if isinstance(record, dict) else None
-        if not isinstance(record, dict):
-            quarantined.append(
-                Quarantined(reason="record is not a JSON object", record=_excerpt(record))
-            )
-            continue
-        try:
-            product = SourceProduct.model_validate(record)
-        except ValidationError as error:
-            quarantined.append(
-                Quarantined(
-                    source_id=source_id,
-                    reason=describe_validation_error(error),
-                    record=_excerpt(record),
-                )
-            )
-            continue
-        if product.id in products:
-            duplicate_ids.append(product.id)
-            continue
-        products[product.id] = product
+    for item in items:
+        if isinstance(item, Quarantined):
+            quarantined.append(item)
+        elif item.id in products:
+            duplicate_ids.append(item.id)
+        else:
+            products[item.id] = item
     # A record refused once but valid in another copy is not lost: drop its quarantine.
     quarantined = [q for q in quarantined if q.source_id not in products]
     return sorted(products.values(), key=lambda p: p.id), quarantined, sorted(set(duplicate_ids))
+
+
+def validate_records(
+    records: Iterable[Any],
+) -> tuple[list[SourceProduct], list[Quarantined], list[int]]:
+    """Validate every record; refuse bad ones with a reason; collapse repeated ids."""
+    return collect_validated(validate_page(records))
 
 
 def parse_categories(raw: Any) -> list[Category]:

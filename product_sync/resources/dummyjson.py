@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +20,12 @@ class SourceUnavailable(Exception):
     """The source could not be read: a job-level failure, never a partial catalog."""
 
 
+PageParser = Callable[[list[Any]], list[Any]]
+
+
 @dataclass
 class CatalogRead:
-    records: list[Any]
+    records: list[Any]  # as the source sent them, or as `parse` turned each page
     total: int
     pages: int
     consistent: bool
@@ -90,12 +93,17 @@ class DummyJSONResource(dg.ConfigurableResource):
         body = self._get("/products", {"limit": self.page_size, "skip": skip})
         return _envelope(body, "/products")
 
-    def _read_once(self) -> tuple[list[Any], int, int, bool]:
+    def _read_once(self, parse: PageParser) -> tuple[list[Any], int, int, bool]:
         first, total = self._page(0)
         skips = range(self.page_size, total, self.page_size)
+
+        def page(skip: int) -> tuple[list[Any], int]:
+            page_records, page_total = self._page(skip)
+            return parse(page_records), page_total
+
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            pages = list(pool.map(self._page, skips))
-        records = list(first)
+            pages = list(pool.map(page, skips))
+        records = parse(first)
         consistent = True
         for page_records, page_total in pages:
             records.extend(page_records)
@@ -104,13 +112,17 @@ class DummyJSONResource(dg.ConfigurableResource):
         consistent &= len(records) == total
         return records, total, 1 + len(pages), consistent
 
-    def read_catalog(self) -> CatalogRead:
+    def read_catalog(self, parse: PageParser = list) -> CatalogRead:
         """Every product, page by page. If the catalog changes while we read (its `total`
         moves), read again, up to `max_consistent_reads` times; the last read is returned
-        with `consistent=False` so the caller can refuse to archive on it."""
+        with `consistent=False` so the caller can refuse to archive on it.
+
+        `parse` turns each page's records into what is kept (one item per record), in the
+        fetching thread, as the page arrives: only one page of raw JSON per thread is held.
+        """
         pages = 0
         for _ in range(self.max_consistent_reads):
-            records, total, page_count, consistent = self._read_once()
+            records, total, page_count, consistent = self._read_once(parse)
             pages += page_count
             if consistent:
                 break

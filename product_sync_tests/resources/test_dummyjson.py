@@ -43,6 +43,21 @@ def test_reads_every_page():
 
 
 @responses.activate
+def test_each_page_is_parsed_as_it_arrives_and_only_the_parsed_form_is_kept():
+    serve(lambda skip: 35)
+    page_sizes = []
+
+    def parse(records):
+        page_sizes.append(len(records))
+        return [r["id"] * 10 for r in records]
+
+    read = source().read_catalog(parse=parse)
+    assert sorted(page_sizes) == [5, 10, 10, 10]
+    assert read.records == [i * 10 for i in range(1, 36)]  # in catalog order
+    assert read.consistent
+
+
+@responses.activate
 def test_total_changing_mid_read_is_reported_as_inconsistent():
     serve(lambda skip: 35 if skip == 0 else 30)
     read = source(max_consistent_reads=2).read_catalog()

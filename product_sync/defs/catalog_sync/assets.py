@@ -6,7 +6,7 @@ import time
 import dagster as dg
 from pydantic import Field
 
-from product_sync.core.catalog import SourceCatalog, validate_records
+from product_sync.core.catalog import SourceCatalog, collect_validated, validate_page
 from product_sync.core.planning import ProductIndex
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
@@ -51,9 +51,11 @@ def dummyjson_products(
     records are quarantined with a reason instead of failing the run."""
     if config.product_ids:
         read = dummyjson.read_products(config.product_ids)
+        validated = validate_page(read.records)
     else:
-        read = dummyjson.read_catalog()
-    products, quarantined, duplicate_ids = validate_records(read.records)
+        read = dummyjson.read_catalog(parse=validate_page)
+        validated = read.records
+    products, quarantined, duplicate_ids = collect_validated(validated)
     catalog = SourceCatalog(
         products=products,
         quarantined=quarantined,
