@@ -117,6 +117,23 @@ def test_truncated_json_is_retried(client, slept):
 
 
 @responses.activate
+def test_equal_strings_in_a_body_share_one_object(client):
+    # What keeps a large catalog small in memory: every product's "beauty" is one str.
+    body = '[{"category": "beauty", "id": 1}, {"category": "beauty", "id": 2}]'
+    responses.get(f"{BASE}/x", body=body, content_type="application/json")
+    first, second = client.get("/x")
+    assert first["category"] is second["category"]
+
+
+@responses.activate
+def test_a_body_with_a_byte_order_mark_still_reads(client, slept):
+    body = "\ufeff" + '{"title": "Crème brûlée", "price": 9.99}'
+    responses.get(f"{BASE}/x", body=body.encode("utf-8"), content_type="application/json")
+    assert client.get("/x") == {"title": "Crème brûlée", "price": 9.99}
+    assert slept == []
+
+
+@responses.activate
 def test_no_retry_when_asked(client, slept):
     responses.post(f"{BASE}/x", status=503)
     with pytest.raises(TransientError):
