@@ -115,7 +115,7 @@ def range_index(id_range: IdRange, catalog: SourceCatalog, medusa: MedusaResourc
             for product in medusa.iter_owned(prefix, "id")
             if (source_id := source_id_of(prefix, product.get("external_id"))) in id_range
         }
-        ids = sorted(held | {p.id for p in catalog.products})
+        ids = sorted(held | {p.id for p in catalog.products_view})
     rows = medusa.products_by_external_id(
         (external_id(prefix, i) for i in ids), fields=INDEX_FIELDS
     )
@@ -161,12 +161,12 @@ def plan_range(
     candidates into the same question, so a few rounds settle even long runs of suffixes.
     """
     prefix = medusa.external_id_prefix
-    bases = {p.id: base_handle(p.id, p.title) for p in catalog.products}
+    bases = {p.id: base_handle(p.id, p.title) for p in catalog.products_view}
     taken: set[str] = set()
     plan = SyncPlan()
     for _ in range(MAX_PLAN_ROUNDS):
         plan = plan_sync(
-            catalog.products,
+            catalog.products_view,
             index,
             categories.ids,
             sales_channel_id=sales_channel_id,
@@ -211,7 +211,7 @@ def _replan(
     took is then in use, so marked taken) and write them. Targeted: never archives."""
     prefix = medusa.external_id_prefix
     again = SourceCatalog(
-        products=[p for p in catalog.products if p.id in source_ids],
+        products=[p for p in catalog.products_view if p.id in source_ids],
         product_ids=sorted(source_ids),
     )
     rows = medusa.products_by_external_id(
@@ -306,9 +306,9 @@ def sync_range_stock(
 
         def planned():
             items = medusa.inventory_items_for(
-                medusa.external_id_prefix, [p.id for p in catalog.products]
+                medusa.external_id_prefix, [p.id for p in catalog.products_view]
             )
-            wanted = {items[p.id]: p.stock for p in catalog.products if p.id in items}
+            wanted = {items[p.id]: p.stock for p in catalog.products_view if p.id in items}
             return plan_stock(wanted, medusa.stock_levels(location_id, list(wanted)), location_id)
 
         plan = planned()
@@ -353,7 +353,7 @@ def sync_id_range(
     processed = report.created + report.updated + report.unchanged
     return RangeReport(
         key=id_range.key,
-        products=len(catalog.products),
+        products=catalog.product_count,
         created=report.created,
         updated=report.updated,
         unchanged=report.unchanged,

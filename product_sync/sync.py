@@ -110,7 +110,7 @@ def plan_against_store(
     taken: set[str] = set()
     for _ in range(MAX_HANDLE_ROUNDS):
         plan = plan_sync(
-            catalog.products,
+            catalog.products_view,
             index,
             categories.ids,
             sales_channel_id=sales_channel_id,
@@ -200,7 +200,7 @@ def apply_plan(plan: SyncPlan, medusa: MedusaResource, *, dry_run: bool) -> Sync
 
 
 def category_counts(catalog: SourceCatalog) -> dict[str, int]:
-    return dict(sorted(Counter(p.category for p in catalog.products).items()))
+    return dict(sorted(Counter(p.category for p in catalog.products_view).items()))
 
 
 class StockReport(BaseModel):
@@ -211,7 +211,7 @@ class StockReport(BaseModel):
 
 def stock_plan(catalog: SourceCatalog, medusa: MedusaResource, location_id: str) -> StockPlan:
     items = medusa.inventory_items(medusa.external_id_prefix)
-    wanted = {items[p.id]: p.stock for p in catalog.products if p.id in items}
+    wanted = {items[p.id]: p.stock for p in catalog.products_view if p.id in items}
     return plan_stock(wanted, medusa.stock_levels(location_id, list(wanted)), location_id)
 
 
@@ -274,7 +274,7 @@ def resolve_images(
     known = known_images(index)
     by_sha = {ref.sha256: ref.url for ref in known.values()}
     urls = list(
-        dict.fromkeys(u for p in catalog.products for u in source_urls(p.images, p.thumbnail))
+        dict.fromkeys(u for p in catalog.products_view for u in source_urls(p.images, p.thumbnail))
     )
     report = ImageReport()
 

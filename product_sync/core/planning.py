@@ -17,7 +17,6 @@ from product_sync.core import handles as handle_rules
 from product_sync.core.images import StoredImage
 from product_sync.core.mapping import (
     ARCHIVED_KEY,
-    external_id,
     to_medusa_product,
     to_medusa_update,
 )
@@ -123,27 +122,28 @@ def _needs_update(existing: IndexedProduct, payload: dict[str, Any], price: Deci
     )
 
 
-def _unique_variant_keys(source: list[SourceProduct]) -> list[Quarantined]:
+def _unique_variant_keys(keys: list[tuple[int, str | None, str | None]]) -> list[Quarantined]:
     """Medusa requires variant SKUs and barcodes to be unique store-wide: the second
-    product claiming one is refused here, with the reason, instead of failing a batch."""
+    product claiming one (by source id) is refused here, with the reason, instead of
+    failing a batch. `keys` are (source id, sku, barcode)."""
     holders: dict[tuple[str, str], int] = {}
     refused = []
-    for product in source:
-        keys = [("sku", product.sku), ("barcode", product.meta.barcode if product.meta else None)]
+    for source_id, sku, barcode in sorted(keys, key=lambda k: k[0]):
+        claims = [("sku", sku), ("barcode", barcode)]
         clash = next(
-            ((kind, value) for kind, value in keys if value and (kind, value) in holders), None
+            ((kind, value) for kind, value in claims if value and (kind, value) in holders), None
         )
         if clash:
             refused.append(
                 Quarantined(
-                    source_id=product.id,
+                    source_id=source_id,
                     reason=f"{clash[0]} {clash[1]!r} is also used by product {holders[clash]}",
                 )
             )
             continue
-        for kind, value in keys:
+        for kind, value in claims:
             if value:
-                holders[(kind, value)] = product.id
+                holders[(kind, value)] = source_id
     return refused
 
 
@@ -161,23 +161,54 @@ def plan_sync(
 ) -> SyncPlan:
     """Decide create / update / unchanged / archive for every product.
 
+    `source` is iterated twice and never held whole (a list, or a catalog's
+    `products_view`, which unpacks a chunk at a time): the first pass collects what
+    must be known about every product before any is planned (SKU and barcode holders,
+    titles of new products for their handles), the second builds payloads, which are kept
+    only for products that need a write.
+
     `taken_handles` are handles held by products outside our namespace; `full_catalog` is
     False for a targeted sync, which never archives; `quarantined_ids` are source ids whose
     records were refused this run: they are neither updated nor archived; `images` maps
     source image URLs to uploaded copies (None when images are not uploaded).
     """
     prefix = index.external_id_prefix
-    products = sorted(source, key=lambda p: p.id)
-    refused = _unique_variant_keys(products)
+    keys, new_titles = [], []
+    for src in source:
+        keys.append((src.id, src.sku, src.meta.barcode if src.meta else None))
+        if src.id not in index.products:
+            new_titles.append((src.id, src.title))
+    refused = _unique_variant_keys(keys)
     refused_ids = {q.source_id for q in refused}
-    products = [p for p in products if p.id not in refused_ids]
+    present = {k[0] for k in keys}
+    assigned = handle_rules.assign_handles(
+        ((i, title) for i, title in new_titles if i not in refused_ids),
+        set(taken_handles) | index.handles,
+    )
 
     plan = SyncPlan(quarantined=refused, duplicate_repairs=list(index.duplicates))
-    new_products = []
-    for src in products:
+    for src in source:
+        if src.id in refused_ids:
+            continue
         existing = index.products.get(src.id)
         if existing is None:
-            new_products.append(src)
+            handle = assigned[src.id]
+            payload = to_medusa_product(
+                src,
+                handle=handle,
+                external_id_prefix=prefix,
+                category_id=category_ids.get(src.category),
+                sales_channel_id=sales_channel_id,
+                images=images,
+            )
+            plan.creates.append(
+                PlannedWrite(
+                    source_id=src.id,
+                    external_id=payload["external_id"],
+                    handle=handle,
+                    payload=payload,
+                )
+            )
             continue
         # A category the map cannot resolve keeps the link the product already has, so a
         # failed category step never strips categories from the store.
@@ -204,41 +235,24 @@ def plan_sync(
             )
         else:
             plan.unchanged.append(src.id)
-
-    assigned = handle_rules.assign_handles(
-        ((p.id, p.title) for p in new_products), set(taken_handles) | index.handles
-    )
-    for src in new_products:
-        payload = to_medusa_product(
-            src,
-            handle=assigned[src.id],
-            external_id_prefix=prefix,
-            category_id=category_ids.get(src.category),
-            sales_channel_id=sales_channel_id,
-            images=images,
-        )
-        plan.creates.append(
-            PlannedWrite(
-                source_id=src.id,
-                external_id=external_id(prefix, src.id),
-                handle=assigned[src.id],
-                payload=payload,
-            )
-        )
+    # The same plan whatever order the source listed its products in.
+    plan.creates.sort(key=lambda w: w.source_id)
+    plan.updates.sort(key=lambda w: w.source_id)
+    plan.unchanged.sort()
 
     if full_catalog:
-        _plan_archives(plan, products, index, quarantined_ids | refused_ids, max_archive_fraction)
+        _plan_archives(plan, present, index, quarantined_ids | refused_ids, max_archive_fraction)
     return plan
 
 
 def _plan_archives(
     plan: SyncPlan,
-    products: list[SourceProduct],
+    present_ids: Set[int],
     index: ProductIndex,
     keep_ids: Set[int],
     max_archive_fraction: float,
 ) -> None:
-    present = {p.id for p in products} | set(keep_ids)
+    present = set(present_ids) | set(keep_ids)
     active = [p for p in index.products.values() if p.status == "published" and not p.archived]
     gone = [p for p in active if p.source_id not in present]
     if not gone:

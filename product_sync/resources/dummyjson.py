@@ -20,12 +20,12 @@ class SourceUnavailable(Exception):
     """The source could not be read: a job-level failure, never a partial catalog."""
 
 
-PageParser = Callable[[list[Any]], list[Any]]
+PageParser = Callable[[list[Any]], Any]
 
 
 @dataclass
 class CatalogRead:
-    records: list[Any]  # as the source sent them, or as `parse` turned each page
+    records: list[Any]  # as the source sent them, or what `parse` made of each page
     total: int
     pages: int
     consistent: bool
@@ -93,32 +93,31 @@ class DummyJSONResource(dg.ConfigurableResource):
         body = self._get("/products", {"limit": self.page_size, "skip": skip})
         return _envelope(body, "/products")
 
-    def _read_once(self, parse: PageParser) -> tuple[list[Any], int, int, bool]:
-        first, total = self._page(0)
-        skips = range(self.page_size, total, self.page_size)
+    def _read_once(self, parse: PageParser | None) -> tuple[list[Any], int, int, bool]:
+        keep = parse or (lambda records: records)
 
-        def page(skip: int) -> tuple[list[Any], int]:
+        def page(skip: int) -> tuple[Any, int, int]:
             page_records, page_total = self._page(skip)
-            return parse(page_records), page_total
+            return keep(page_records), len(page_records), page_total
 
+        first = page(0)
+        total = first[2]
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            pages = list(pool.map(page, skips))
-        records = parse(first)
-        consistent = True
-        for page_records, page_total in pages:
-            records.extend(page_records)
-            consistent &= page_total == total
+            pages = [first, *pool.map(page, range(self.page_size, total, self.page_size))]
         # Fewer records than `total` means a page came back short: the catalog moved.
-        consistent &= len(records) == total
-        return records, total, 1 + len(pages), consistent
+        consistent = sum(p[1] for p in pages) == total and all(p[2] == total for p in pages)
+        kept = [p[0] for p in pages]
+        records = kept if parse else [record for page_records in kept for record in page_records]
+        return records, total, len(pages), consistent
 
-    def read_catalog(self, parse: PageParser = list) -> CatalogRead:
+    def read_catalog(self, parse: PageParser | None = None) -> CatalogRead:
         """Every product, page by page. If the catalog changes while we read (its `total`
         moves), read again, up to `max_consistent_reads` times; the last read is returned
         with `consistent=False` so the caller can refuse to archive on it.
 
-        `parse` turns each page's records into what is kept (one item per record), in the
-        fetching thread, as the page arrives: only one page of raw JSON per thread is held.
+        With `parse`, each page is handed to it in the fetching thread as it arrives, and
+        `records` holds what it returned, one item per page: the run never holds more than
+        a page of raw JSON per thread.
         """
         pages = 0
         for _ in range(self.max_consistent_reads):

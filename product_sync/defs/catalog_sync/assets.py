@@ -6,7 +6,7 @@ import time
 import dagster as dg
 from pydantic import Field
 
-from product_sync.core.catalog import SourceCatalog, collect_validated, validate_page
+from product_sync.core.catalog import SourceCatalog, validate_page
 from product_sync.core.planning import ProductIndex
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
@@ -51,15 +51,12 @@ def dummyjson_products(
     records are quarantined with a reason instead of failing the run."""
     if config.product_ids:
         read = dummyjson.read_products(config.product_ids)
-        validated = validate_page(read.records)
+        pages = [validate_page(read.records)]
     else:
         read = dummyjson.read_catalog(parse=validate_page)
-        validated = read.records
-    products, quarantined, duplicate_ids = collect_validated(validated)
-    catalog = SourceCatalog(
-        products=products,
-        quarantined=quarantined,
-        duplicate_ids=duplicate_ids,
+        pages = read.records
+    catalog = SourceCatalog.from_pages(
+        pages,
         product_ids=sorted(set(config.product_ids)) or None,
         total_reported=read.total,
         pages_fetched=read.pages,
@@ -67,6 +64,7 @@ def dummyjson_products(
         http_requests=dummyjson.requests_made,
         retries=dummyjson.retries_made,
     )
+    quarantined, duplicate_ids = catalog.quarantined, catalog.duplicate_ids
     for item in quarantined:
         context.log.warning(f"quarantined source product {item.source_id}: {item.reason}")
     if duplicate_ids:
@@ -77,7 +75,7 @@ def dummyjson_products(
         context.log.warning(f"source does not know ids {read.missing_ids[:20]}")
     context.add_output_metadata(
         {
-            "products": len(products),
+            "products": catalog.product_count,
             "quarantined": len(quarantined),
             "duplicate_ids": len(duplicate_ids),
             "total_reported": read.total,
