@@ -33,10 +33,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from product_sync.core.catalog import SourceCatalog, validate_records
-from product_sync.core.handles import base_handle
 from product_sync.core.inventory import plan_stock
 from product_sync.core.mapping import external_id, source_id_of
-from product_sync.core.planning import PlannedWrite, ProductIndex, SyncPlan, plan_sync
+from product_sync.core.planning import ProductIndex, SyncPlan
 from product_sync.core.ranges import IdRange
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.http import ClientError, HTTPError
@@ -47,11 +46,15 @@ from product_sync.sync import (
     SyncReport,
     apply_plan,
     build_category_map,
+    plan_against_store,
 )
 
 MAX_CLASH_ROUNDS = 3
-MAX_PLAN_ROUNDS = 8
-PROBE_WIDTH = 20  # handles probed after one found taken
+# A range's index holds only its own products, so the handles other ranges gave to
+# same-titled products are unknown to it, and in a 100k catalog one title can have dozens
+# (`…-bike`, `…-bike-1` … `…-bike-40`): each handle found taken brings its next 20
+# candidates into the same question, so a few rounds settle even long runs of suffixes.
+RANGE_PLANNING = {"rounds": 8, "probe_width": 20}
 CHECKED_BATCHES = 2  # create batches sent per check of their handles against the store
 
 
@@ -136,70 +139,6 @@ def _clashed_handles(report: SyncReport, prefix: str) -> set[int]:
     }
 
 
-def _probe_window(create: PlannedWrite, base: str, width: int) -> list[str]:
-    """The next `width` handles after the one planned for `create` (`base`, `base-1`…)."""
-    suffix = create.handle[len(base) + 1 :] if create.handle != base else "0"
-    start = int(suffix) + 1 if suffix.isdigit() else 1
-    return [f"{base}-{n}" for n in range(start, start + width)]
-
-
-def plan_range(
-    catalog: SourceCatalog,
-    categories: CategoryMap,
-    index: ProductIndex,
-    medusa: MedusaResource,
-    *,
-    sales_channel_id: str | None,
-    max_archive_fraction: float,
-) -> SyncPlan:
-    """`plan_against_store` for a range: the same checks, with handles probed in windows.
-
-    A range's index holds only its own products, so the handles other ranges gave to
-    same-titled products are unknown to it, and in a 100k catalog one title can have dozens
-    (`…-bike`, `…-bike-1` … `…-bike-40`). Asking the store about one candidate per round
-    would take as many rounds; a handle found taken here brings its next PROBE_WIDTH
-    candidates into the same question, so a few rounds settle even long runs of suffixes.
-    """
-    prefix = medusa.external_id_prefix
-    bases = {p.id: base_handle(p.id, p.title) for p in catalog.products_view}
-    taken: set[str] = set()
-    plan = SyncPlan()
-    for _ in range(MAX_PLAN_ROUNDS):
-        plan = plan_sync(
-            catalog.products_view,
-            index,
-            categories.ids,
-            sales_channel_id=sales_channel_id,
-            taken_handles=taken,
-            full_catalog=catalog.full_catalog and catalog.consistent,
-            quarantined_ids=catalog.quarantined_ids,
-            max_archive_fraction=max_archive_fraction,
-        )
-        if not plan.creates:
-            return plan
-        existing = medusa.products_by_external_id(
-            [c.external_id for c in plan.creates], fields=INDEX_FIELDS
-        )
-        if existing:
-            found = [indexed_product(prefix, p) for p in existing]
-            index = ProductIndex.build(
-                prefix,
-                [*index.products.values(), *index.duplicates, *(f for f in found if f)],
-            )
-            continue
-        clashes = medusa.handles_in_use(c.handle for c in plan.creates)
-        if not clashes:
-            return plan
-        window = [
-            handle
-            for c in plan.creates
-            if c.handle in clashes
-            for handle in _probe_window(c, bases[c.source_id], PROBE_WIDTH)
-        ]
-        taken |= clashes | medusa.handles_in_use(window)
-    return plan
-
-
 def _replan(
     source_ids: set[int],
     catalog: SourceCatalog,
@@ -218,13 +157,14 @@ def _replan(
         (external_id(prefix, i) for i in sorted(source_ids)), fields=INDEX_FIELDS
     )
     found = (indexed_product(prefix, r) for r in sorted(rows, key=lambda r: r["id"]))
-    plan = plan_range(
+    plan = plan_against_store(
         again,
         categories,
         ProductIndex.build(prefix, (f for f in found if f is not None)),
         medusa,
         sales_channel_id=sales_channel_id,
         max_archive_fraction=0.0,
+        **RANGE_PLANNING,
     )
     return apply_plan(plan, medusa, dry_run=False)
 
@@ -260,13 +200,14 @@ def write_with_replans(
     moment between check and write) are planned again afterwards.
     """
     prefix = medusa.external_id_prefix
-    plan = plan_range(
+    plan = plan_against_store(
         catalog,
         categories,
         index,
         medusa,
         sales_channel_id=sales_channel_id,
         max_archive_fraction=max_archive_fraction,
+        **RANGE_PLANNING,
     )
     if dry_run:
         return apply_plan(plan, medusa, dry_run=True), 0

@@ -16,9 +16,11 @@ from pydantic import BaseModel
 
 from product_sync.core.catalog import SourceCatalog, parse_categories
 from product_sync.core.categories import plan_categories
+from product_sync.core.handles import base_handle
 from product_sync.core.images import StoredImage, source_urls
 from product_sync.core.inventory import StockPlan, plan_stock
 from product_sync.core.planning import (
+    PlannedWrite,
     ProductIndex,
     SyncPlan,
     archive_update,
@@ -99,16 +101,21 @@ def plan_against_store(
     sales_channel_id: str | None,
     max_archive_fraction: float,
     images: Mapping[str, StoredImage] | None = None,
+    rounds: int = MAX_HANDLE_ROUNDS,
+    probe_width: int = 0,
 ) -> SyncPlan:
     """Plan, then check the plan's creates against the live store before anyone writes.
 
     The index may be older than this moment (another run, a hand edit), so: any product
     we would create that already exists under our external id joins the index and is
     planned again as an update; any handle we would give a new product that another
-    product holds is marked taken and planned again.
+    product holds is marked taken and planned again. With `probe_width`, a handle found
+    taken also brings its next `probe_width` suffixes into the question, for callers that
+    expect long runs of them (a partition of a large catalog).
     """
     taken: set[str] = set()
-    for _ in range(MAX_HANDLE_ROUNDS):
+    plan = SyncPlan()
+    for _ in range(rounds):
         plan = plan_sync(
             catalog.products_view,
             index,
@@ -135,8 +142,24 @@ def plan_against_store(
         clashes = medusa.handles_in_use(c.handle for c in plan.creates)
         if not clashes:
             return plan
+        if probe_width:
+            window = [
+                handle
+                for c in plan.creates
+                if c.handle in clashes
+                for handle in _next_handles(c, probe_width)
+            ]
+            clashes |= medusa.handles_in_use(window)
         taken |= clashes
     return plan
+
+
+def _next_handles(create: PlannedWrite, width: int) -> list[str]:
+    """The `width` handles after the one planned for `create` (`base`, `base-1`, …)."""
+    base = base_handle(create.source_id, create.payload["title"])
+    suffix = create.handle[len(base) + 1 :] if create.handle != base else "0"
+    start = int(suffix) + 1 if suffix.isdigit() else 1
+    return [f"{base}-{n}" for n in range(start, start + width)]
 
 
 class SyncReport(BaseModel):
