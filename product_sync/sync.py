@@ -68,19 +68,18 @@ def build_category_map(
     except HTTPError as error:
         return CategoryMap(error=f"reading the store's categories failed: {error}")
     result = CategoryMap(ids=dict(plan.existing), error=listing_error)
-    for item in plan.create:
-        try:
-            result.ids[item["handle"]] = medusa.create_category(item["name"], item["handle"])
-            result.created.append(item["handle"])
-        except ClientError as error:
-            # Most likely created meanwhile by a concurrent run: look again before failing.
-            again = medusa.categories_by_handle([item["handle"]])
-            if again:
-                result.ids[item["handle"]] = again[0].id
-            else:
-                result.failed[item["handle"]] = error.detail
-        except HTTPError as error:
-            result.failed[item["handle"]] = str(error)
+    # One request per category (Medusa has no batch route), a few at a time; the outcomes
+    # are folded in plan order, so the result does not depend on which finished first.
+    workers = min(medusa.category_concurrency, len(plan.create)) or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(lambda item: _create_category(item, medusa), plan.create))
+    for item, (category_id, created, why) in zip(plan.create, outcomes, strict=True):
+        if category_id is not None:
+            result.ids[item["handle"]] = category_id
+            if created:
+                result.created.append(item["handle"])
+        else:
+            result.failed[item["handle"]] = why or "not created"
     for item in plan.rename:
         try:
             medusa.rename_category(item["id"], item["name"])
@@ -88,6 +87,25 @@ def build_category_map(
         except HTTPError as error:
             result.failed[item["id"]] = str(error)
     return result
+
+
+def _create_category(
+    item: dict[str, str], medusa: MedusaResource
+) -> tuple[str | None, bool, str | None]:
+    """(id, created by this call, why it failed) for one category of the plan."""
+    try:
+        return medusa.create_category(item["name"], item["handle"]), True, None
+    except ClientError as error:
+        # Most likely created meanwhile by a concurrent run: look again before failing.
+        try:
+            again = medusa.categories_by_handle([item["handle"]])
+        except HTTPError as lookup_error:
+            return None, False, f"{error.detail}; looking it up failed: {lookup_error}"
+        if again:
+            return again[0].id, False, None
+        return None, False, error.detail
+    except HTTPError as error:
+        return None, False, str(error)
 
 
 def plan_against_store(

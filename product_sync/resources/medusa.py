@@ -168,6 +168,12 @@ class MedusaResource(dg.ConfigurableResource):
         description="products per batch request (100 measured fastest: benchmarks/README.md)",
     )
     write_concurrency: int = Field(default=1, gt=0, le=8, description="batch requests at once")
+    category_concurrency: int = Field(
+        default=4,
+        gt=0,
+        le=8,
+        description="category creates at once (one request each; Medusa has no batch route)",
+    )
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0
     max_retries: int = Field(default=3, ge=0)
@@ -186,7 +192,7 @@ class MedusaResource(dg.ConfigurableResource):
                 connect_timeout_s=self.connect_timeout_s,
                 read_timeout_s=self.read_timeout_s,
                 policy=RetryPolicy(self.max_retries, self.initial_backoff_s, self.max_backoff_s),
-                pool_size=max(4, self.write_concurrency),
+                pool_size=max(4, self.write_concurrency, self.category_concurrency),
             )
         return self._client
 
@@ -390,13 +396,24 @@ class MedusaResource(dg.ConfigurableResource):
         return found
 
     def create_category(self, name: str, handle: str) -> str:
-        body = self._call(
-            "POST",
-            "/admin/product-categories",
-            json_body={"name": name, "handle": handle, "is_active": True},
-            params={"fields": "id,handle"},
-        )
-        return body["product_category"]["id"]
+        """Create a category; before every retry, look its handle up (a request that timed
+        out may have been applied) and return the one that landed instead of sending again.
+        """
+        for attempt in self.client.retrying():
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    landed = self.categories_by_handle([handle])
+                    if landed:
+                        return landed[0].id
+                body = self._call(
+                    "POST",
+                    "/admin/product-categories",
+                    json_body={"name": name, "handle": handle, "is_active": True},
+                    params={"fields": "id,handle"},
+                    retry=False,
+                )
+                return body["product_category"]["id"]
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def rename_category(self, category_id: str, name: str) -> None:
         self._call(
