@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -181,8 +182,18 @@ class SyncReport(BaseModel):
         return self.created + self.updated + self.archived + self.duplicates_retired
 
 
-def apply_plan(plan: SyncPlan, medusa: MedusaResource, *, dry_run: bool) -> SyncReport:
-    """Write the plan: creates and updates in batches, then archives and repairs."""
+def apply_plan(
+    plan: SyncPlan,
+    medusa: MedusaResource,
+    *,
+    dry_run: bool,
+    inventory_items: dict[str, str] | None = None,
+) -> SyncReport:
+    """Write the plan: creates and updates in batches, then archives and repairs.
+
+    `inventory_items`, if given, is filled with external id -> inventory item id of the
+    created and updated products, as the store's answers named them (for `stock_items`).
+    """
     report = SyncReport(
         unchanged=len(plan.unchanged),
         quarantined=len(plan.quarantined),
@@ -197,6 +208,8 @@ def apply_plan(plan: SyncPlan, medusa: MedusaResource, *, dry_run: bool) -> Sync
     writes = medusa.write_products(
         [c.payload for c in plan.creates], [u.payload for u in plan.updates]
     )
+    if inventory_items is not None:
+        inventory_items.update(writes.inventory_items)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     retired = medusa.write_products(
         [],
@@ -227,28 +240,87 @@ class StockReport(BaseModel):
     error: str | None = None
 
 
-def stock_plan(catalog: SourceCatalog, medusa: MedusaResource, location_id: str) -> StockPlan:
-    items = medusa.inventory_items(medusa.external_id_prefix)
+@dataclass
+class StockItems:
+    """Source id -> inventory item id, as far as the run already knows them, and the
+    source ids whose products exist (or may) but whose item it does not know."""
+
+    known: dict[int, str] = field(default_factory=dict)
+    unknown: list[int] = field(default_factory=list)
+
+
+def stock_items(
+    catalog: SourceCatalog,
+    index: ProductIndex,
+    plan: SyncPlan,
+    written: Mapping[str, str],
+) -> StockItems:
+    """Every source product's inventory item from data the run holds already: the write
+    answers (`written`, by external id) for the products it created or updated, the
+    index for the others. A product that is in neither (a create that failed or timed
+    out, a product the index did not have, a variant rebuilt) is left to be looked up.
+    """
+    planned = {w.source_id: w.external_id for w in [*plan.creates, *plan.updates]}
+    unchanged = set(plan.unchanged)
+    items = StockItems()
+    for product in catalog.products:
+        if product.id in planned:
+            item = written.get(planned[product.id])
+        elif product.id in index.products:
+            item = index.products[product.id].inventory_item_id
+        elif product.id in unchanged:  # found by the create check, not in the index
+            item = None
+        else:
+            continue  # not in the store: quarantined, never created
+        if item:
+            items.known[product.id] = item
+        else:
+            items.unknown.append(product.id)
+    return items
+
+
+def stock_plan(
+    catalog: SourceCatalog,
+    medusa: MedusaResource,
+    location_id: str,
+    items: Mapping[int, str] | None = None,
+) -> StockPlan:
+    """Levels to write; `items` (source id -> inventory item id), if not given, are read
+    from a listing of every product of ours."""
+    if items is None:
+        items = medusa.inventory_items(medusa.external_id_prefix)
     wanted = {items[p.id]: p.stock for p in catalog.products if p.id in items}
     return plan_stock(wanted, medusa.stock_levels(location_id, list(wanted)), location_id)
 
 
 def sync_stock(
-    catalog: SourceCatalog, medusa: MedusaResource, sales_channel_id: str | None
+    catalog: SourceCatalog,
+    medusa: MedusaResource,
+    sales_channel_id: str | None,
+    items: StockItems | None = None,
 ) -> StockReport:
     """Set each product's stock at the sync's stock location, writing only differences.
 
-    Runs after the product writes (new variants get their inventory items then). A
-    failure here is reported, never fatal: products are already right.
+    Runs after the product writes (new variants get their inventory items then). `items`:
+    the inventory items the run already knows (`stock_items`); those it does not are
+    looked up by id; without it, every product of ours is listed. A failure here is
+    reported, never fatal: products are already right.
     """
     try:
         location_id = medusa.ensure_stock_location(medusa.stock_location_name, sales_channel_id)
-        plan = stock_plan(catalog, medusa, location_id)
+        known = None
+        if items is not None:
+            known = dict(items.known)
+            if items.unknown:
+                found = medusa.inventory_items_for(medusa.external_id_prefix, items.unknown)
+                known.update(found)
+        plan = stock_plan(catalog, medusa, location_id, known)
         try:
             written = medusa.write_stock_levels(plan.create, plan.update)
         except ClientError:
             # A level created by a request that timed out (or by a concurrent run) makes
-            # "create" fail: plan again from what the store now holds.
+            # "create" fail, and so does an item deleted since the index was read: plan
+            # again from what the store now holds, items listed afresh.
             plan = stock_plan(catalog, medusa, location_id)
             written = medusa.write_stock_levels(plan.create, plan.update)
     except HTTPError as error:

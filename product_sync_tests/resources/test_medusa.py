@@ -259,12 +259,14 @@ def test_update_that_medusa_could_not_apply_to_a_half_created_variant_recreates_
     # Killed mid-create, Medusa left variant v1 without a price set: a batch update answers
     # 200 yet drops the prices. The variant is deleted and created anew (prices + item).
     half = {"id": "p1", "variants": [{"id": "v1", "inventory_items": [{"inventory_item_id": "i"}]}]}
+    half["external_id"] = "dummyjson:1"
     responses.post(BATCH, json={"updated": [half]})
     responses.get(INVENTORY, json={"inventory_items": [{"id": "i", "sku": "S", "variants": [{}]}]})
     deleted = responses.delete(f"{BASE}/admin/products/p1/variants/v1", json={"deleted": True})
     created = responses.post(f"{BASE}/admin/products/p1/variants", json={"product": {}})
     report = medusa().write_products([], [update_item("p1", "v1")])
     assert (report.updated, report.repaired, report.error_count) == (1, 1, 0)
+    assert report.inventory_items == {}  # the answer named the variant deleted since
     assert deleted.call_count == 1 and created.call_count == 1
     body = json.loads(created.calls[0].request.body)
     assert "id" not in body and "inventory_items" not in body
@@ -451,3 +453,55 @@ def test_a_variant_with_two_usd_prices_has_no_price_in_the_index():
     assert indexed_product("dummyjson:", product).price is None
     product["variants"][0]["prices"].pop(0)
     assert str(indexed_product("dummyjson:", product).price) == "9.99"
+
+
+def _answer(pid, ext_id, item_id):
+    return {
+        "id": pid,
+        "external_id": ext_id,
+        "variants": [{"id": f"v-{pid}", "inventory_items": [{"inventory_item_id": item_id}]}],
+    }
+
+
+@responses.activate
+def test_write_answers_name_the_inventory_items_of_created_and_updated_products():
+    def answer(request):
+        body = json.loads(request.body)
+        fields = request.params["fields"]
+        assert "variants.inventory_items.inventory_item_id" in fields
+        created = [
+            _answer(f"p{i['external_id']}", i["external_id"], f"item-{i['external_id']}")
+            for i in body.get("create") or []
+        ]
+        updated = [
+            {
+                **_answer(u["id"], u["external_id"], f"item-{u['external_id']}"),
+                "variants": [
+                    {
+                        "id": "v1",
+                        "prices": [{"amount": 9.99, "currency_code": "usd"}],
+                        "inventory_items": [{"inventory_item_id": f"item-{u['external_id']}"}],
+                    }
+                ],
+            }
+            for u in body.get("update") or []
+        ]
+        return 200, {}, json.dumps({"created": created, "updated": updated})
+
+    responses.add_callback(responses.POST, BATCH, callback=answer)
+    update = update_item("p1", "v1")
+    update["external_id"] = "dummyjson:10"
+    report = medusa().write_products([item(1), item(2)], [update])
+    assert report.inventory_items == {
+        "dummyjson:1": "item-dummyjson:1",
+        "dummyjson:2": "item-dummyjson:2",
+        "dummyjson:10": "item-dummyjson:10",
+    }
+
+
+def test_index_holds_the_variant_s_inventory_item():
+    listed = _answer("prod_1", "dummyjson:1", "iitem_1")
+    listed.update(handle="h", status="published")
+    assert indexed_product("dummyjson:", listed).inventory_item_id == "iitem_1"
+    listed["variants"][0]["inventory_items"] = []
+    assert indexed_product("dummyjson:", listed).inventory_item_id is None

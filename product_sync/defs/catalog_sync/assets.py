@@ -20,6 +20,7 @@ from product_sync.sync import (
     known_images,
     plan_against_store,
     resolve_images,
+    stock_items,
     sync_stock,
 )
 
@@ -170,9 +171,11 @@ def synced_products(
         context.log.warning(f"quarantined source product {item.source_id}: {item.reason}")
     if plan.archive_blocked_reason:
         context.log.warning(plan.archive_blocked_reason)
-    report = apply_plan(plan, medusa, dry_run=config.dry_run)
+    written: dict[str, str] = {}
+    report = apply_plan(plan, medusa, dry_run=config.dry_run, inventory_items=written)
     if medusa.sync_stock and not config.dry_run:
-        stock = sync_stock(dummyjson_products, medusa, sales_channel_id)
+        items = stock_items(dummyjson_products, medusa_product_index, plan, written)
+        stock = sync_stock(dummyjson_products, medusa, sales_channel_id, items)
         if stock.error:
             context.log.warning(f"stock levels not synced: {stock.error}")
         report.stock_updated, report.stock_error = stock.stock_updated, stock.error
