@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -279,18 +279,54 @@ def stock_items(
     return items
 
 
+@dataclass
+class StockAhead:
+    """The stock location and the levels of the index's items, read while the products
+    are planned and written (neither depends on those writes)."""
+
+    locations: list[dict[str, Any]]
+    levels: dict[str, int | None]  # inventory item id -> level at locations[0]
+
+
+def read_stock_ahead(
+    catalog: SourceCatalog, index: ProductIndex, medusa: MedusaResource, pool: Executor
+) -> Future[StockAhead]:
+    """Start reading, on `pool`, what `sync_stock` will need whatever the writes do."""
+    ours = {p.id for p in catalog.products}
+    items = [
+        p.inventory_item_id
+        for p in index.products.values()
+        if p.inventory_item_id and p.source_id in ours
+    ]
+    medusa.client  # noqa: B018 -- made here, in one thread, before two threads use it
+
+    def read() -> StockAhead:
+        locations = medusa.stock_locations(medusa.stock_location_name)
+        if not locations:
+            return StockAhead(locations=[], levels={})
+        return StockAhead(locations, medusa.stock_levels(locations[0]["id"], items))
+
+    return pool.submit(read)
+
+
 def stock_plan(
     catalog: SourceCatalog,
     medusa: MedusaResource,
     location_id: str,
     items: Mapping[int, str] | None = None,
+    levels: Mapping[str, int | None] | None = None,
 ) -> StockPlan:
     """Levels to write; `items` (source id -> inventory item id), if not given, are read
-    from a listing of every product of ours."""
+    from a listing of every product of ours; `levels` already read at the location are
+    used as they are, the others read now."""
     if items is None:
         items = medusa.inventory_items(medusa.external_id_prefix)
     wanted = {items[p.id]: p.stock for p in catalog.products if p.id in items}
-    return plan_stock(wanted, medusa.stock_levels(location_id, list(wanted)), location_id)
+    current = {i: levels[i] for i in wanted if i in levels} if levels else {}
+    unread = [i for i in wanted if i not in current]
+    if unread:
+        current.update(medusa.stock_levels(location_id, unread))
+    return plan_stock(wanted, current, location_id)
 
 
 def sync_stock(
@@ -298,23 +334,39 @@ def sync_stock(
     medusa: MedusaResource,
     sales_channel_id: str | None,
     items: StockItems | None = None,
+    ahead: Future[StockAhead] | None = None,
 ) -> StockReport:
     """Set each product's stock at the sync's stock location, writing only differences.
 
     Runs after the product writes (new variants get their inventory items then). `items`:
     the inventory items the run already knows (`stock_items`); those it does not are
-    looked up by id; without it, every product of ours is listed. A failure here is
-    reported, never fatal: products are already right.
+    looked up by id; without it, every product of ours is listed. `ahead`: the location
+    and levels read during the writes (`read_stock_ahead`); levels of items it did not
+    read are read now. A failure here is reported, never fatal: products are already
+    right.
     """
+    early = None
+    if ahead is not None:
+        try:
+            early = ahead.result()
+        except HTTPError:
+            early = None  # read it all again below; a lasting failure is reported there
     try:
-        location_id = medusa.ensure_stock_location(medusa.stock_location_name, sales_channel_id)
+        location_id = medusa.ensure_stock_location(
+            medusa.stock_location_name,
+            sales_channel_id,
+            found=early.locations if early else None,
+        )
+        levels = None
+        if early and early.locations and early.locations[0]["id"] == location_id:
+            levels = early.levels
         known = None
         if items is not None:
             known = dict(items.known)
             if items.unknown:
                 found = medusa.inventory_items_for(medusa.external_id_prefix, items.unknown)
                 known.update(found)
-        plan = stock_plan(catalog, medusa, location_id, known)
+        plan = stock_plan(catalog, medusa, location_id, known, levels)
         try:
             written = medusa.write_stock_levels(plan.create, plan.update)
         except ClientError:

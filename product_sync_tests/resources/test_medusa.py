@@ -1,4 +1,6 @@
 import json
+import threading
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -360,6 +362,21 @@ def test_many_stock_levels_are_read_as_a_paged_listing_of_the_location():
     assert "offset=2000" in responses.calls[2].request.url
 
 
+def _levels_by_id(asked_log=None, together=None):
+    """Answer level lookups by id: every asked item has 1 at sloc."""
+
+    def answer(request):
+        query = parse_qs(urlsplit(request.url).query)
+        if together is not None:
+            together.wait()
+        if asked_log is not None:
+            asked_log.append(query["id[]"])
+        rows = [_level_row(i, sloc=1) for i in query["id[]"]]
+        return 200, {}, json.dumps({"inventory_items": rows})
+
+    return answer
+
+
 @responses.activate
 def test_stock_levels_of_a_part_of_a_large_location_are_asked_for_by_id():
     responses.get(
@@ -367,17 +384,30 @@ def test_stock_levels_of_a_part_of_a_large_location_are_asked_for_by_id():
         match=[matchers.query_param_matcher({"limit": "0"}, strict_match=False)],
         json={"inventory_items": [], "count": 100_000},
     )
-    responses.get(
-        f"{BASE}/admin/inventory-items",
-        json={"inventory_items": [_level_row(f"i{n}", sloc=1) for n in range(100)]},
+    asked = []
+    responses.add_callback(
+        responses.GET, f"{BASE}/admin/inventory-items", callback=_levels_by_id(asked)
     )
-    responses.get(
+    levels = medusa().stock_levels("sloc", [f"i{n}" for n in range(450)])
+    assert levels == {f"i{n}": 1 for n in range(450)}
+    assert "limit=0" in responses.calls[0].request.url
+    assert [len(a) for a in asked] == [100, 100, 100, 100, 50]
+
+
+@responses.activate
+def test_a_few_hundred_stock_levels_are_looked_up_at_once_without_a_count():
+    # Two lookups that only answer once both are in flight: one after the other would
+    # break the barrier.
+    asked = []
+    responses.add_callback(
+        responses.GET,
         f"{BASE}/admin/inventory-items",
-        json={"inventory_items": [_level_row(f"i{n}", sloc=1) for n in range(100, 150)]},
+        callback=_levels_by_id(asked, threading.Barrier(2, timeout=10)),
     )
-    levels = medusa().stock_levels("sloc", [f"i{n}" for n in range(150)])
-    assert levels == {f"i{n}": 1 for n in range(150)}
-    assert "id%5B%5D=i0" in responses.calls[1].request.url
+    levels = medusa().stock_levels("sloc", [f"i{n}" for n in range(194)])
+    assert levels == {f"i{n}": 1 for n in range(194)}
+    assert sorted(len(a) for a in asked) == [94, 100]
+    assert not [c for c in responses.calls if "limit=0" in c.request.url]
 
 
 @responses.activate

@@ -1,14 +1,16 @@
 """The stock step: which inventory items it sets, and which requests it needs for that."""
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import responses
 
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.planning import IndexedProduct, PlannedWrite, ProductIndex, SyncPlan
+from product_sync.resources.http import HTTPError
 from product_sync.resources.medusa import MedusaResource
-from product_sync.sync import StockItems, stock_items, sync_stock
+from product_sync.sync import StockAhead, StockItems, read_stock_ahead, stock_items, sync_stock
 from product_sync_tests.factories import product
 
 STORE = "http://store.test"
@@ -177,3 +179,62 @@ def test_a_refused_level_write_plans_again_from_a_listing_of_our_products():
     report = sync_stock(catalog(3), medusa(), None, StockItems(known={1: "iitem_gone"}))
     assert report.error is None and report.stock_updated == 1
     assert _written(responses)[-1]["create"][0]["inventory_item_id"] == "iitem_new"
+
+
+def _done(value=None, error=None):
+    future = Future()
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+    return future
+
+
+@responses.activate
+def test_location_and_levels_read_ahead_are_used_and_only_new_items_read_after():
+    asked = []
+
+    def answer(request):
+        ids = parse_qs(urlsplit(request.url).query)["id[]"]
+        asked.append(ids)
+        return 200, {}, json.dumps({"inventory_items": [{"id": i} for i in ids]})
+
+    responses.add_callback(responses.GET, ITEMS, callback=answer)
+    responses.post(LEVELS, json={})
+    ahead = StockAhead(
+        locations=[{"id": "sloc", "sales_channels": [{"id": "sc"}]}], levels={"iitem_1": 5}
+    )
+    items = StockItems(known={1: "iitem_1", 2: "iitem_new"})
+    report = sync_stock(catalog(5, 3), medusa(), "sc", items, _done(ahead))
+    assert report.error is None and report.stock_unchanged == 1 and report.stock_updated == 1
+    assert asked == [["iitem_new"]]
+    assert not [c for c in responses.calls if c.request.url.startswith(LOCATIONS)]
+
+
+@responses.activate
+def test_a_failed_read_ahead_is_read_again_after_the_writes():
+    _location(responses)
+    _levels(responses, {"iitem_1": 5})
+    ahead = _done(error=HTTPError("GET", "/admin/stock-locations", 503, "busy"))
+    report = sync_stock(catalog(5), medusa(), None, StockItems(known={1: "iitem_1"}), ahead)
+    assert report.error is None and report.stock_unchanged == 1
+
+
+@responses.activate
+def test_read_ahead_reads_the_location_then_the_levels_of_the_index_s_items():
+    _location(responses)
+    asked = []
+
+    def answer(request):
+        ids = parse_qs(urlsplit(request.url).query)["id[]"]
+        asked.append(ids)
+        return 200, {}, json.dumps({"inventory_items": [{"id": i} for i in ids]})
+
+    responses.add_callback(responses.GET, ITEMS, callback=answer)
+    index = ProductIndex.build(
+        PREFIX, [indexed(1, "iitem_1"), indexed(2), indexed(9, "iitem_9_not_in_source")]
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        ahead = read_stock_ahead(catalog(1, 2), index, medusa(), pool).result()
+    assert ahead.locations[0]["id"] == "sloc"
+    assert ahead.levels == {"iitem_1": None} and asked == [["iitem_1"]]
