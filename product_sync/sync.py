@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,19 +71,18 @@ def build_category_map(
     except HTTPError as error:
         return CategoryMap(error=f"reading the store's categories failed: {error}")
     result = CategoryMap(ids=dict(plan.existing), error=listing_error)
-    for item in plan.create:
-        try:
-            result.ids[item["handle"]] = medusa.create_category(item["name"], item["handle"])
-            result.created.append(item["handle"])
-        except ClientError as error:
-            # Most likely created meanwhile by a concurrent run: look again before failing.
-            again = medusa.categories_by_handle([item["handle"]])
-            if again:
-                result.ids[item["handle"]] = again[0].id
-            else:
-                result.failed[item["handle"]] = error.detail
-        except HTTPError as error:
-            result.failed[item["handle"]] = str(error)
+    # One request per category (Medusa has no batch route), a few at a time; the outcomes
+    # are folded in plan order, so the result does not depend on which finished first.
+    workers = min(medusa.category_concurrency, len(plan.create)) or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(lambda item: _create_category(item, medusa), plan.create))
+    for item, (category_id, created, why) in zip(plan.create, outcomes, strict=True):
+        if category_id is not None:
+            result.ids[item["handle"]] = category_id
+            if created:
+                result.created.append(item["handle"])
+        else:
+            result.failed[item["handle"]] = why or "not created"
     for item in plan.rename:
         try:
             medusa.rename_category(item["id"], item["name"])
@@ -90,6 +90,25 @@ def build_category_map(
         except HTTPError as error:
             result.failed[item["id"]] = str(error)
     return result
+
+
+def _create_category(
+    item: dict[str, str], medusa: MedusaResource
+) -> tuple[str | None, bool, str | None]:
+    """(id, created by this call, why it failed) for one category of the plan."""
+    try:
+        return medusa.create_category(item["name"], item["handle"]), True, None
+    except ClientError as error:
+        # Most likely created meanwhile by a concurrent run: look again before failing.
+        try:
+            again = medusa.categories_by_handle([item["handle"]])
+        except HTTPError as lookup_error:
+            return None, False, f"{error.detail}; looking it up failed: {lookup_error}"
+        if again:
+            return again[0].id, False, None
+        return None, False, error.detail
+    except HTTPError as error:
+        return None, False, str(error)
 
 
 def plan_against_store(
@@ -186,8 +205,18 @@ class SyncReport(BaseModel):
         return self.created + self.updated + self.archived + self.duplicates_retired
 
 
-def apply_plan(plan: SyncPlan, medusa: MedusaResource, *, dry_run: bool) -> SyncReport:
-    """Write the plan: creates and updates in batches, then archives and repairs."""
+def apply_plan(
+    plan: SyncPlan,
+    medusa: MedusaResource,
+    *,
+    dry_run: bool,
+    inventory_items: dict[str, str] | None = None,
+) -> SyncReport:
+    """Write the plan: creates and updates in batches, then archives and repairs.
+
+    `inventory_items`, if given, is filled with external id -> inventory item id of the
+    created and updated products, as the store's answers named them (for `stock_items`).
+    """
     report = SyncReport(
         unchanged=len(plan.unchanged),
         quarantined=len(plan.quarantined),
@@ -202,6 +231,8 @@ def apply_plan(plan: SyncPlan, medusa: MedusaResource, *, dry_run: bool) -> Sync
     writes = medusa.write_products(
         [c.payload for c in plan.creates], [u.payload for u in plan.updates]
     )
+    if inventory_items is not None:
+        inventory_items.update(writes.inventory_items)
     now = datetime.now(UTC).isoformat(timespec="seconds")
     retired = medusa.write_products(
         [],
@@ -232,28 +263,139 @@ class StockReport(BaseModel):
     error: str | None = None
 
 
-def stock_plan(catalog: SourceCatalog, medusa: MedusaResource, location_id: str) -> StockPlan:
-    items = medusa.inventory_items(medusa.external_id_prefix)
+@dataclass
+class StockItems:
+    """Source id -> inventory item id, as far as the run already knows them, and the
+    source ids whose products exist (or may) but whose item it does not know."""
+
+    known: dict[int, str] = field(default_factory=dict)
+    unknown: list[int] = field(default_factory=list)
+
+
+def stock_items(
+    catalog: SourceCatalog,
+    index: ProductIndex,
+    plan: SyncPlan,
+    written: Mapping[str, str],
+) -> StockItems:
+    """Every source product's inventory item from data the run holds already: the write
+    answers (`written`, by external id) for the products it created or updated, the
+    index for the others. A product that is in neither (a create that failed or timed
+    out, a product the index did not have, a variant rebuilt) is left to be looked up.
+    """
+    planned = {w.source_id: w.external_id for w in [*plan.creates, *plan.updates]}
+    unchanged = set(plan.unchanged)
+    items = StockItems()
+    for product in catalog.products_view:
+        if product.id in planned:
+            item = written.get(planned[product.id])
+        elif product.id in index.products:
+            item = index.products[product.id].inventory_item_id
+        elif product.id in unchanged:  # found by the create check, not in the index
+            item = None
+        else:
+            continue  # not in the store: quarantined, never created
+        if item:
+            items.known[product.id] = item
+        else:
+            items.unknown.append(product.id)
+    return items
+
+
+@dataclass
+class StockAhead:
+    """The stock location and the levels of the index's items, read while the products
+    are planned and written (neither depends on those writes)."""
+
+    locations: list[dict[str, Any]]
+    levels: dict[str, int | None]  # inventory item id -> level at locations[0]
+
+
+def read_stock_ahead(
+    catalog: SourceCatalog, index: ProductIndex, medusa: MedusaResource, pool: Executor
+) -> Future[StockAhead]:
+    """Start reading, on `pool`, what `sync_stock` will need whatever the writes do."""
+    ours = {p.id for p in catalog.products_view}
+    items = [
+        p.inventory_item_id
+        for p in index.products.values()
+        if p.inventory_item_id and p.source_id in ours
+    ]
+    medusa.client  # noqa: B018 -- made here, in one thread, before two threads use it
+
+    def read() -> StockAhead:
+        locations = medusa.stock_locations(medusa.stock_location_name)
+        if not locations:
+            return StockAhead(locations=[], levels={})
+        return StockAhead(locations, medusa.stock_levels(locations[0]["id"], items))
+
+    return pool.submit(read)
+
+
+def stock_plan(
+    catalog: SourceCatalog,
+    medusa: MedusaResource,
+    location_id: str,
+    items: Mapping[int, str] | None = None,
+    levels: Mapping[str, int | None] | None = None,
+) -> StockPlan:
+    """Levels to write; `items` (source id -> inventory item id), if not given, are read
+    from a listing of every product of ours; `levels` already read at the location are
+    used as they are, the others read now."""
+    if items is None:
+        items = medusa.inventory_items(medusa.external_id_prefix)
     wanted = {items[p.id]: p.stock for p in catalog.products_view if p.id in items}
-    return plan_stock(wanted, medusa.stock_levels(location_id, list(wanted)), location_id)
+    current = {i: levels[i] for i in wanted if i in levels} if levels else {}
+    unread = [i for i in wanted if i not in current]
+    if unread:
+        current.update(medusa.stock_levels(location_id, unread))
+    return plan_stock(wanted, current, location_id)
 
 
 def sync_stock(
-    catalog: SourceCatalog, medusa: MedusaResource, sales_channel_id: str | None
+    catalog: SourceCatalog,
+    medusa: MedusaResource,
+    sales_channel_id: str | None,
+    items: StockItems | None = None,
+    ahead: Future[StockAhead] | None = None,
 ) -> StockReport:
     """Set each product's stock at the sync's stock location, writing only differences.
 
-    Runs after the product writes (new variants get their inventory items then). A
-    failure here is reported, never fatal: products are already right.
+    Runs after the product writes (new variants get their inventory items then). `items`:
+    the inventory items the run already knows (`stock_items`); those it does not are
+    looked up by id; without it, every product of ours is listed. `ahead`: the location
+    and levels read during the writes (`read_stock_ahead`); levels of items it did not
+    read are read now. A failure here is reported, never fatal: products are already
+    right.
     """
+    early = None
+    if ahead is not None:
+        try:
+            early = ahead.result()
+        except HTTPError:
+            early = None  # read it all again below; a lasting failure is reported there
     try:
-        location_id = medusa.ensure_stock_location(medusa.stock_location_name, sales_channel_id)
-        plan = stock_plan(catalog, medusa, location_id)
+        location_id = medusa.ensure_stock_location(
+            medusa.stock_location_name,
+            sales_channel_id,
+            found=early.locations if early else None,
+        )
+        levels = None
+        if early and early.locations and early.locations[0]["id"] == location_id:
+            levels = early.levels
+        known = None
+        if items is not None:
+            known = dict(items.known)
+            if items.unknown:
+                found = medusa.inventory_items_for(medusa.external_id_prefix, items.unknown)
+                known.update(found)
+        plan = stock_plan(catalog, medusa, location_id, known, levels)
         try:
             written = medusa.write_stock_levels(plan.create, plan.update)
         except ClientError:
             # A level created by a request that timed out (or by a concurrent run) makes
-            # "create" fail: plan again from what the store now holds.
+            # "create" fail, and so does an item deleted since the index was read: plan
+            # again from what the store now holds, items listed afresh.
             plan = stock_plan(catalog, medusa, location_id)
             written = medusa.write_stock_levels(plan.create, plan.update)
     except HTTPError as error:

@@ -41,6 +41,8 @@ class IndexedProduct:
     price: Decimal | None = None
     archived: bool = False
     images: dict[str, StoredImage] = Field(default_factory=dict)
+    # The variant's inventory item: the stock step sets its level without listing them.
+    inventory_item_id: str | None = None
 
 
 class ProductIndex(BaseModel):

@@ -41,16 +41,23 @@ PAGE_SIZE = 2000
 SCAN_PAGE_COST = 5
 STOCK_CHUNK = 500  # levels per batch POST
 LEVEL_FIELDS = "id,location_levels.location_id,location_levels.stocked_quantity"
+# The inventory item id costs the 10k store's index ~0.07 s per page of 2000 and spares
+# the stock step a listing of every product (~2 s).
+INVENTORY_FIELD = "variants.inventory_items.inventory_item_id"
 INDEX_FIELDS = (
     "id,handle,external_id,status,metadata,"
-    "variants.id,variants.sku,variants.prices.amount,variants.prices.currency_code"
+    "variants.id,variants.sku,variants.prices.amount,variants.prices.currency_code,"
+    + INVENTORY_FIELD
 )
 WRITE_RESULT_FIELDS = "id,handle,external_id"
+# A create's answer names the inventory items Medusa made for the new variants.
+CREATE_RESULT_FIELDS = WRITE_RESULT_FIELDS + "," + INVENTORY_FIELD
 # An update's answer shows whether the variant really holds what was sent (see
 # `_rebuild_half_created`).
 UPDATE_RESULT_FIELDS = (
-    WRITE_RESULT_FIELDS + ",variants.id,variants.prices.amount,variants.prices.currency_code,"
-    "variants.inventory_items.inventory_item_id"
+    WRITE_RESULT_FIELDS
+    + ",variants.id,variants.prices.amount,variants.prices.currency_code,"
+    + INVENTORY_FIELD
 )
 
 
@@ -77,6 +84,9 @@ class WriteReport:
     recovered: int = 0
     # Variants left half-created by a crash inside Medusa, deleted and created again.
     repaired: int = 0
+    # External id -> inventory item id of the written products' variants, as the write
+    # answers named them (products whose variant was rebuilt afterwards are left out).
+    inventory_items: dict[str, str] = field(default_factory=dict)
 
     @property
     def error_count(self) -> int:
@@ -88,6 +98,7 @@ class WriteReport:
         self.errors.extend(other.errors)
         self.recovered += other.recovered
         self.repaired += other.repaired
+        self.inventory_items.update(other.inventory_items)
 
 
 def _usd_price(variant: dict[str, Any]) -> Decimal | None:
@@ -104,6 +115,25 @@ def _usd_price(variant: dict[str, Any]) -> Decimal | None:
         if price.get("currency_code") == "usd" and price.get("amount") is not None
     ]
     return amounts[0] if len(amounts) == 1 else None
+
+
+def _inventory_item(variant: dict[str, Any]) -> str | None:
+    """The variant's (first) inventory item id, if an answer or listing included it."""
+    for link in variant.get("inventory_items") or []:
+        if link.get("inventory_item_id"):
+            return link["inventory_item_id"]
+    return None
+
+
+def _answered_items(products: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """External id -> inventory item id of the first variant, from a write's answer."""
+    items: dict[str, str] = {}
+    for product in products:
+        variants = product.get("variants") or []
+        item = _inventory_item(variants[0]) if variants else None
+        if item and product.get("external_id"):
+            items[product["external_id"]] = item
+    return items
 
 
 def indexed_product(prefix: str, product: dict[str, Any]) -> IndexedProduct | None:
@@ -125,6 +155,7 @@ def indexed_product(prefix: str, product: dict[str, Any]) -> IndexedProduct | No
         price=_usd_price(variant),
         archived=bool(metadata.get(ARCHIVED_KEY)),
         images=parse_stored(metadata),
+        inventory_item_id=_inventory_item(variant),
     )
 
 
@@ -168,6 +199,18 @@ class MedusaResource(dg.ConfigurableResource):
         description="products per batch request (100 measured fastest: benchmarks/README.md)",
     )
     write_concurrency: int = Field(default=1, gt=0, le=8, description="batch requests at once")
+    read_concurrency: int = Field(
+        default=4,
+        gt=0,
+        le=8,
+        description="lookups at once where a read takes several (stock levels by id)",
+    )
+    category_concurrency: int = Field(
+        default=4,
+        gt=0,
+        le=8,
+        description="category creates at once (one request each; Medusa has no batch route)",
+    )
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0
     max_retries: int = Field(default=3, ge=0)
@@ -186,7 +229,10 @@ class MedusaResource(dg.ConfigurableResource):
                 connect_timeout_s=self.connect_timeout_s,
                 read_timeout_s=self.read_timeout_s,
                 policy=RetryPolicy(self.max_retries, self.initial_backoff_s, self.max_backoff_s),
-                pool_size=max(4, self.write_concurrency),
+                # The stock read ahead (`read_concurrency` lookups) overlaps the writes.
+                pool_size=max(4, self.category_concurrency)
+                + self.write_concurrency
+                + self.read_concurrency,
             )
         return self._client
 
@@ -241,7 +287,12 @@ class MedusaResource(dg.ConfigurableResource):
 
     # -- inventory ---------------------------------------------------------------------
 
-    def ensure_stock_location(self, name: str, sales_channel_id: str | None) -> str:
+    def ensure_stock_location(
+        self,
+        name: str,
+        sales_channel_id: str | None,
+        found: Sequence[dict[str, Any]] | None = None,
+    ) -> str:
         """The stock location called `name`, created if it does not exist yet, and made
         available to the sales channel (so storefronts see the stock).
 
@@ -250,8 +301,10 @@ class MedusaResource(dg.ConfigurableResource):
         locations again and keeps the oldest; a run whose new location is not it deletes
         its own (still empty) one. The sales-channel link is checked on every call, not
         only after a create: a run that dies between the two must not leave it unlinked.
+
+        `found`: `stock_locations(name)` as read earlier in the run (spares that read).
         """
-        rows = self._stock_locations(name)
+        rows = list(found) if found is not None else self.stock_locations(name)
         if not rows:
             created = self._call(
                 "POST",
@@ -259,7 +312,7 @@ class MedusaResource(dg.ConfigurableResource):
                 json_body={"name": name},
                 params={"fields": "id"},
             )["stock_location"]["id"]
-            rows = self._stock_locations(name) or [{"id": created}]
+            rows = self.stock_locations(name) or [{"id": created}]
             if rows[0]["id"] != created:
                 self._call("DELETE", f"/admin/stock-locations/{created}")
         location = rows[0]
@@ -273,7 +326,7 @@ class MedusaResource(dg.ConfigurableResource):
             )
         return location["id"]
 
-    def _stock_locations(self, name: str) -> list[dict[str, Any]]:
+    def stock_locations(self, name: str) -> list[dict[str, Any]]:
         """Locations called `name`, oldest first (ties broken by id, so every run agrees)."""
         body = self._call(
             "GET",
@@ -318,8 +371,9 @@ class MedusaResource(dg.ConfigurableResource):
         5 requests instead of 100; Medusa's time 4.5-5.7 s -> 0.8-1.2 s).
         """
         wanted = list(dict.fromkeys(item_ids))
-        if len(wanted) <= LOOKUP_CHUNK:
-            return self._stock_levels_by_id(location_id, wanted)
+        if len(wanted) <= LOOKUP_CHUNK * self.read_concurrency:
+            # A few lookups, sent at once: no count first (it would cost a round trip).
+            return self._stock_levels_by_id(location_id, wanted, self.read_concurrency)
         # Only items with a level at the location. Were the filter ignored, the others
         # would be listed too and come out as None here: still right.
         at_location = {"location_levels[location_id]": location_id}
@@ -342,10 +396,9 @@ class MedusaResource(dg.ConfigurableResource):
         return levels
 
     def _stock_levels_by_id(
-        self, location_id: str, item_ids: Sequence[str]
+        self, location_id: str, item_ids: Sequence[str], at_once: int = 1
     ) -> dict[str, int | None]:
-        levels: dict[str, int | None] = {}
-        for chunk in _chunks(list(item_ids), LOOKUP_CHUNK):
+        def lookup(chunk: Sequence[str]) -> list[dict[str, Any]]:
             body = self._call(
                 "GET",
                 "/admin/inventory-items",
@@ -353,6 +406,16 @@ class MedusaResource(dg.ConfigurableResource):
             )
             rows = body.get("inventory_items", [])
             self._check_filter(rows, "id", chunk)
+            return rows
+
+        chunks = list(_chunks(list(item_ids), LOOKUP_CHUNK))
+        if at_once > 1 and len(chunks) > 1:
+            with ThreadPoolExecutor(max_workers=min(at_once, len(chunks))) as pool:
+                answers = list(pool.map(lookup, chunks))
+        else:
+            answers = [lookup(chunk) for chunk in chunks]
+        levels: dict[str, int | None] = {}
+        for rows in answers:
             for row in rows:
                 levels[row["id"]] = _level_at(row, location_id)
         return levels
@@ -390,13 +453,24 @@ class MedusaResource(dg.ConfigurableResource):
         return found
 
     def create_category(self, name: str, handle: str) -> str:
-        body = self._call(
-            "POST",
-            "/admin/product-categories",
-            json_body={"name": name, "handle": handle, "is_active": True},
-            params={"fields": "id,handle"},
-        )
-        return body["product_category"]["id"]
+        """Create a category; before every retry, look its handle up (a request that timed
+        out may have been applied) and return the one that landed instead of sending again.
+        """
+        for attempt in self.client.retrying():
+            with attempt:
+                if attempt.retry_state.attempt_number > 1:
+                    landed = self.categories_by_handle([handle])
+                    if landed:
+                        return landed[0].id
+                body = self._call(
+                    "POST",
+                    "/admin/product-categories",
+                    json_body={"name": name, "handle": handle, "is_active": True},
+                    params={"fields": "id,handle"},
+                    retry=False,
+                )
+                return body["product_category"]["id"]
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def rename_category(self, category_id: str, name: str) -> None:
         self._call(
@@ -565,12 +639,16 @@ class MedusaResource(dg.ConfigurableResource):
                 params={"fields": UPDATE_RESULT_FIELDS},
             )
             answered = {p.get("id"): p for p in body.get("updated") or []}
-            repaired = sum(
-                self._rebuild_half_created(item, answered[item["id"]])
+            rebuilt = [
+                item
                 for item in items
                 if item.get("id") in answered
-            )
-            return WriteReport(updated=len(items), repaired=repaired)
+                and self._rebuild_half_created(item, answered[item["id"]])
+            ]
+            inventory = _answered_items(answered.values())
+            for item in rebuilt:  # a new variant: its item is no longer the one answered
+                inventory.pop(_ext_id(item), None)
+            return WriteReport(updated=len(items), repaired=len(rebuilt), inventory_items=inventory)
         except ClientError as error:
             if len(items) == 1:
                 return self._single_failure(kind, items[0], error)
@@ -609,6 +687,7 @@ class MedusaResource(dg.ConfigurableResource):
         (a timed-out request may have been applied) and only send the rest again."""
         pending = list(items)
         recovered = 0
+        inventory: dict[str, str] = {}
         for attempt in self.client.retrying():
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
@@ -620,17 +699,20 @@ class MedusaResource(dg.ConfigurableResource):
                     pending = [i for i in pending if _ext_id(i) not in landed]
                 if pending:
                     try:
-                        self.client.send_once(
+                        body = self.client.send_once(
                             "POST",
                             "/admin/products/batch",
                             json_body={"create": pending},
-                            params={"fields": WRITE_RESULT_FIELDS},
+                            params={"fields": CREATE_RESULT_FIELDS},
                         )
                     except AuthError as error:
                         raise StoreRejected(
                             f"Medusa at {self.backend_url} rejected the API key ({error.status})"
                         ) from None
-        return WriteReport(created=len(items) - recovered, recovered=recovered)
+                    inventory = _answered_items(body.get("created") or [])
+        return WriteReport(
+            created=len(items) - recovered, recovered=recovered, inventory_items=inventory
+        )
 
     def _rebuild_half_created(self, item: dict[str, Any], product: dict[str, Any]) -> bool:
         """Re-create the variant of an update that Medusa could not complete.

@@ -1,4 +1,6 @@
 import json
+import threading
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -259,12 +261,14 @@ def test_update_that_medusa_could_not_apply_to_a_half_created_variant_recreates_
     # Killed mid-create, Medusa left variant v1 without a price set: a batch update answers
     # 200 yet drops the prices. The variant is deleted and created anew (prices + item).
     half = {"id": "p1", "variants": [{"id": "v1", "inventory_items": [{"inventory_item_id": "i"}]}]}
+    half["external_id"] = "dummyjson:1"
     responses.post(BATCH, json={"updated": [half]})
     responses.get(INVENTORY, json={"inventory_items": [{"id": "i", "sku": "S", "variants": [{}]}]})
     deleted = responses.delete(f"{BASE}/admin/products/p1/variants/v1", json={"deleted": True})
     created = responses.post(f"{BASE}/admin/products/p1/variants", json={"product": {}})
     report = medusa().write_products([], [update_item("p1", "v1")])
     assert (report.updated, report.repaired, report.error_count) == (1, 1, 0)
+    assert report.inventory_items == {}  # the answer named the variant deleted since
     assert deleted.call_count == 1 and created.call_count == 1
     body = json.loads(created.calls[0].request.body)
     assert "id" not in body and "inventory_items" not in body
@@ -358,6 +362,21 @@ def test_many_stock_levels_are_read_as_a_paged_listing_of_the_location():
     assert "offset=2000" in responses.calls[2].request.url
 
 
+def _levels_by_id(asked_log=None, together=None):
+    """Answer level lookups by id: every asked item has 1 at sloc."""
+
+    def answer(request):
+        query = parse_qs(urlsplit(request.url).query)
+        if together is not None:
+            together.wait()
+        if asked_log is not None:
+            asked_log.append(query["id[]"])
+        rows = [_level_row(i, sloc=1) for i in query["id[]"]]
+        return 200, {}, json.dumps({"inventory_items": rows})
+
+    return answer
+
+
 @responses.activate
 def test_stock_levels_of_a_part_of_a_large_location_are_asked_for_by_id():
     responses.get(
@@ -365,17 +384,30 @@ def test_stock_levels_of_a_part_of_a_large_location_are_asked_for_by_id():
         match=[matchers.query_param_matcher({"limit": "0"}, strict_match=False)],
         json={"inventory_items": [], "count": 100_000},
     )
-    responses.get(
-        f"{BASE}/admin/inventory-items",
-        json={"inventory_items": [_level_row(f"i{n}", sloc=1) for n in range(100)]},
+    asked = []
+    responses.add_callback(
+        responses.GET, f"{BASE}/admin/inventory-items", callback=_levels_by_id(asked)
     )
-    responses.get(
+    levels = medusa().stock_levels("sloc", [f"i{n}" for n in range(450)])
+    assert levels == {f"i{n}": 1 for n in range(450)}
+    assert "limit=0" in responses.calls[0].request.url
+    assert [len(a) for a in asked] == [100, 100, 100, 100, 50]
+
+
+@responses.activate
+def test_a_few_hundred_stock_levels_are_looked_up_at_once_without_a_count():
+    # Two lookups that only answer once both are in flight: one after the other would
+    # break the barrier.
+    asked = []
+    responses.add_callback(
+        responses.GET,
         f"{BASE}/admin/inventory-items",
-        json={"inventory_items": [_level_row(f"i{n}", sloc=1) for n in range(100, 150)]},
+        callback=_levels_by_id(asked, threading.Barrier(2, timeout=10)),
     )
-    levels = medusa().stock_levels("sloc", [f"i{n}" for n in range(150)])
-    assert levels == {f"i{n}": 1 for n in range(150)}
-    assert "id%5B%5D=i0" in responses.calls[1].request.url
+    levels = medusa().stock_levels("sloc", [f"i{n}" for n in range(194)])
+    assert levels == {f"i{n}": 1 for n in range(194)}
+    assert sorted(len(a) for a in asked) == [94, 100]
+    assert not [c for c in responses.calls if "limit=0" in c.request.url]
 
 
 @responses.activate
@@ -451,3 +483,55 @@ def test_a_variant_with_two_usd_prices_has_no_price_in_the_index():
     assert indexed_product("dummyjson:", product).price is None
     product["variants"][0]["prices"].pop(0)
     assert str(indexed_product("dummyjson:", product).price) == "9.99"
+
+
+def _answer(pid, ext_id, item_id):
+    return {
+        "id": pid,
+        "external_id": ext_id,
+        "variants": [{"id": f"v-{pid}", "inventory_items": [{"inventory_item_id": item_id}]}],
+    }
+
+
+@responses.activate
+def test_write_answers_name_the_inventory_items_of_created_and_updated_products():
+    def answer(request):
+        body = json.loads(request.body)
+        fields = request.params["fields"]
+        assert "variants.inventory_items.inventory_item_id" in fields
+        created = [
+            _answer(f"p{i['external_id']}", i["external_id"], f"item-{i['external_id']}")
+            for i in body.get("create") or []
+        ]
+        updated = [
+            {
+                **_answer(u["id"], u["external_id"], f"item-{u['external_id']}"),
+                "variants": [
+                    {
+                        "id": "v1",
+                        "prices": [{"amount": 9.99, "currency_code": "usd"}],
+                        "inventory_items": [{"inventory_item_id": f"item-{u['external_id']}"}],
+                    }
+                ],
+            }
+            for u in body.get("update") or []
+        ]
+        return 200, {}, json.dumps({"created": created, "updated": updated})
+
+    responses.add_callback(responses.POST, BATCH, callback=answer)
+    update = update_item("p1", "v1")
+    update["external_id"] = "dummyjson:10"
+    report = medusa().write_products([item(1), item(2)], [update])
+    assert report.inventory_items == {
+        "dummyjson:1": "item-dummyjson:1",
+        "dummyjson:2": "item-dummyjson:2",
+        "dummyjson:10": "item-dummyjson:10",
+    }
+
+
+def test_index_holds_the_variant_s_inventory_item():
+    listed = _answer("prod_1", "dummyjson:1", "iitem_1")
+    listed.update(handle="h", status="published")
+    assert indexed_product("dummyjson:", listed).inventory_item_id == "iitem_1"
+    listed["variants"][0]["inventory_items"] = []
+    assert indexed_product("dummyjson:", listed).inventory_item_id is None

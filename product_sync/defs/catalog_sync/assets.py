@@ -2,6 +2,7 @@
 `product_sync.core` (pure) and `product_sync.sync` (through the resources)."""
 
 import time
+from concurrent.futures import Executor, ThreadPoolExecutor
 
 import dagster as dg
 from pydantic import Field
@@ -19,7 +20,9 @@ from product_sync.sync import (
     category_counts,
     known_images,
     plan_against_store,
+    read_stock_ahead,
     resolve_images,
+    stock_items,
     sync_stock,
 )
 
@@ -148,34 +151,17 @@ def synced_products(
     """The diff between source and store, applied in batches, and what it did."""
     started = time.perf_counter()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
-    sales_channel_id = medusa.default_sales_channel_id()
-    images = None
-    if medusa.upload_images:
-        if config.dry_run:  # upload nothing; plan with the copies the store already has
-            images = ImageReport(resolved=known_images(medusa_product_index))
-        else:
-            images = resolve_images(dummyjson_products, medusa_product_index, dummyjson, medusa)
-        for failure in images.failures[:20]:
-            context.log.warning(f"image kept at its source URL: {failure}")
-    plan = plan_against_store(
-        dummyjson_products,
-        category_map,
-        medusa_product_index,
-        medusa,
-        sales_channel_id=sales_channel_id,
-        max_archive_fraction=config.max_archive_fraction,
-        images=images.resolved if images else None,
-    )
-    for item in plan.quarantined:
-        context.log.warning(f"quarantined source product {item.source_id}: {item.reason}")
-    if plan.archive_blocked_reason:
-        context.log.warning(plan.archive_blocked_reason)
-    report = apply_plan(plan, medusa, dry_run=config.dry_run)
-    if medusa.sync_stock and not config.dry_run:
-        stock = sync_stock(dummyjson_products, medusa, sales_channel_id)
-        if stock.error:
-            context.log.warning(f"stock levels not synced: {stock.error}")
-        report.stock_updated, report.stock_error = stock.stock_updated, stock.error
+    with ThreadPoolExecutor(max_workers=1) as background:
+        report, images = _plan_write_and_stock(
+            context,
+            config,
+            dummyjson_products,
+            medusa_product_index,
+            category_map,
+            dummyjson,
+            medusa,
+            background,
+        )
     report.duration_s = time.perf_counter() - started
     report.http_requests = dummyjson_products.http_requests + medusa.requests_made - requests_before
     report.retries = dummyjson_products.retries + medusa.retries_made - retries_before
@@ -206,3 +192,53 @@ def synced_products(
         }
     )
     return report
+
+
+def _plan_write_and_stock(
+    context: dg.AssetExecutionContext,
+    config: SyncConfig,
+    dummyjson_products: SourceCatalog,
+    medusa_product_index: ProductIndex,
+    category_map: CategoryMap,
+    dummyjson: DummyJSONResource,
+    medusa: MedusaResource,
+    background: Executor,
+) -> tuple[SyncReport, ImageReport | None]:
+    """`synced_products`' work. Meanwhile, `background` reads the stock location and the
+    levels of the inventory items the index names: neither depends on the product writes,
+    so their round trips overlap the sales channel read, planning and writing."""
+    stock_wanted = medusa.sync_stock and not config.dry_run
+    ahead = None
+    if stock_wanted:
+        ahead = read_stock_ahead(dummyjson_products, medusa_product_index, medusa, background)
+    sales_channel_id = medusa.default_sales_channel_id()
+    images = None
+    if medusa.upload_images:
+        if config.dry_run:  # upload nothing; plan with the copies the store already has
+            images = ImageReport(resolved=known_images(medusa_product_index))
+        else:
+            images = resolve_images(dummyjson_products, medusa_product_index, dummyjson, medusa)
+        for failure in images.failures[:20]:
+            context.log.warning(f"image kept at its source URL: {failure}")
+    plan = plan_against_store(
+        dummyjson_products,
+        category_map,
+        medusa_product_index,
+        medusa,
+        sales_channel_id=sales_channel_id,
+        max_archive_fraction=config.max_archive_fraction,
+        images=images.resolved if images else None,
+    )
+    for item in plan.quarantined:
+        context.log.warning(f"quarantined source product {item.source_id}: {item.reason}")
+    if plan.archive_blocked_reason:
+        context.log.warning(plan.archive_blocked_reason)
+    written: dict[str, str] = {}
+    report = apply_plan(plan, medusa, dry_run=config.dry_run, inventory_items=written)
+    if stock_wanted:
+        items = stock_items(dummyjson_products, medusa_product_index, plan, written)
+        stock = sync_stock(dummyjson_products, medusa, sales_channel_id, items, ahead)
+        if stock.error:
+            context.log.warning(f"stock levels not synced: {stock.error}")
+        report.stock_updated, report.stock_error = stock.stock_updated, stock.error
+    return report, images

@@ -151,7 +151,13 @@ def synced_products_checks(
     yield result("idempotent", audit.finding(pending), **plan.counts())
     if medusa.sync_stock:
         location_id = medusa.ensure_stock_location(medusa.stock_location_name, sales_channel_id)
-        stock = stock_plan(dummyjson_products, medusa, location_id)
+        # The listing above was read after the sync and names each variant's item.
+        items = {
+            source_id: product.inventory_item_id
+            for source_id, product in index.products.items()
+            if product.inventory_item_id
+        }
+        stock = stock_plan(dummyjson_products, medusa, location_id, items)
         off = [level["inventory_item_id"] for level in stock.create + stock.update]
         yield result("stock_matches_source", audit.finding(off))
     else:
