@@ -31,9 +31,16 @@ from product_sync.core.planning import (
 from product_sync.resources.downloads import Download
 from product_sync.resources.dummyjson import DummyJSONResource, SourceUnavailable
 from product_sync.resources.http import ClientError, HTTPError
-from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, WriteError, indexed_product
+from product_sync.resources.medusa import (
+    INDEX_FIELDS,
+    MedusaResource,
+    WriteError,
+    WriteReport,
+    indexed_product,
+)
 
 MAX_HANDLE_ROUNDS = 5
+WRITE_GROUP_BATCHES = 8  # batches handed to the writer at once (it may run them in parallel)
 
 
 class CategoryMap(BaseModel):
@@ -228,9 +235,17 @@ def apply_plan(
         report.archived, report.duplicates_retired = len(plan.archives), len(plan.duplicate_repairs)
         return report
 
-    writes = medusa.write_products(
-        [c.payload for c in plan.creates], [u.payload for u in plan.updates]
-    )
+    # Payloads are unpacked a group of batches at a time, never all at once.
+    group = medusa.batch_size * WRITE_GROUP_BATCHES
+    writes = WriteReport()
+    for kind, planned in (("create", plan.creates), ("update", plan.updates)):
+        for start in range(0, len(planned), group):
+            payloads = [w.payload for w in planned[start : start + group]]
+            writes.merge(
+                medusa.write_products(payloads, [])
+                if kind == "create"
+                else medusa.write_products([], payloads)
+            )
     if inventory_items is not None:
         inventory_items.update(writes.inventory_items)
     now = datetime.now(UTC).isoformat(timespec="seconds")
