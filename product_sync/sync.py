@@ -285,6 +285,8 @@ class StockItems:
 
     known: dict[int, str] = field(default_factory=dict)
     unknown: list[int] = field(default_factory=list)
+    # Items the store made for this run's creates: they hold no stock level anywhere yet.
+    created: set[str] = field(default_factory=set)
 
 
 def stock_items(
@@ -299,11 +301,14 @@ def stock_items(
     out, a product the index did not have, a variant rebuilt) is left to be looked up.
     """
     planned = {w.source_id: w.external_id for w in [*plan.creates, *plan.updates]}
+    creates = {w.source_id for w in plan.creates}
     unchanged = set(plan.unchanged)
     items = StockItems()
     for product in catalog.products_view:
         if product.id in planned:
             item = written.get(planned[product.id])
+            if item and product.id in creates:
+                items.created.add(item)
         elif product.id in index.products:
             item = index.products[product.id].inventory_item_id
         elif product.id in unchanged:  # found by the create check, not in the index
@@ -404,6 +409,11 @@ def sync_stock(
             if items.unknown:
                 found = medusa.inventory_items_for(medusa.external_id_prefix, items.unknown)
                 known.update(found)
+            # Nothing to read for new items, nor for any item at a location made just now.
+            # (Should a concurrent run have set one meanwhile, its "create" is refused and
+            # the fallback below plans again from the store.)
+            fresh = set(known.values()) if early and not early.locations else items.created
+            levels = {**(levels or {}), **dict.fromkeys(fresh & set(known.values()))}
         plan = stock_plan(catalog, medusa, location_id, known, levels)
         try:
             written = medusa.write_stock_levels(plan.create, plan.update)

@@ -212,6 +212,45 @@ def test_location_and_levels_read_ahead_are_used_and_only_new_items_read_after()
 
 
 @responses.activate
+def test_items_made_by_this_run_s_creates_are_not_asked_for_levels():
+    asked = []
+
+    def answer(request):
+        ids = parse_qs(urlsplit(request.url).query)["id[]"]
+        asked.append(ids)
+        return 200, {}, json.dumps({"inventory_items": [{"id": i} for i in ids]})
+
+    responses.add_callback(responses.GET, ITEMS, callback=answer)
+    responses.post(LEVELS, json={})
+    ahead = StockAhead(locations=[{"id": "sloc", "sales_channels": [{"id": "sc"}]}], levels={})
+    items = StockItems(
+        known={1: "iitem_1", 2: "iitem_new", 3: "iitem_updated"}, created={"iitem_new"}
+    )
+    report = sync_stock(catalog(5, 3, 4), medusa(), "sc", items, _done(ahead))
+    assert report.error is None and report.stock_updated == 3
+    assert sorted(asked[0]) == ["iitem_1", "iitem_updated"] and len(asked) == 1
+    assert _written(responses)[0]["create"][1] == {
+        "inventory_item_id": "iitem_new",
+        "location_id": "sloc",
+        "stocked_quantity": 3,
+    }
+
+
+@responses.activate
+def test_at_a_location_made_by_this_run_no_level_is_read():
+    responses.get(LOCATIONS, json={"stock_locations": []})
+    responses.post(LOCATIONS, json={"stock_location": {"id": "sloc_new"}})
+    responses.post(f"{LOCATIONS}/sloc_new/sales-channels", json={})
+    responses.post(LEVELS, json={})
+    ahead = StockAhead(locations=[], levels={})
+    items = StockItems(known={1: "iitem_1", 2: "iitem_2"})
+    report = sync_stock(catalog(5, 0), medusa(), "sc", items, _done(ahead))
+    assert report.error is None and report.stock_updated == 2
+    assert not [c for c in responses.calls if c.request.url.startswith(ITEMS + "?")]
+    assert [lvl["location_id"] for lvl in _written(responses)[0]["create"]] == ["sloc_new"] * 2
+
+
+@responses.activate
 def test_a_failed_read_ahead_is_read_again_after_the_writes():
     _location(responses)
     _levels(responses, {"iitem_1": 5})
