@@ -206,10 +206,15 @@ class MedusaResource(dg.ConfigurableResource):
         description="lookups at once where a read takes several (stock levels by id)",
     )
     category_concurrency: int = Field(
-        default=4,
+        default=1,
         gt=0,
         le=8,
-        description="category creates at once (one request each; Medusa has no batch route)",
+        description=(
+            "category creates at once (one request each; Medusa has no batch route). Above 1,"
+            " Medusa gives concurrently created siblings equal `rank`s (measured on 2.21.2,"
+            " explicit ranks included), so their order in the admin is undefined; 4 saves"
+            " ~0.6 s on a first run of 24 categories"
+        ),
     )
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 60.0

@@ -32,10 +32,11 @@ def test_cold_sync_then_no_op(sync, store, catalog):
     ours = store.ours(PRODUCT_FIELDS)
     assert set(ours) == set(source)
     channel = store.get("/admin/stores")["stores"][0]["default_sales_channel_id"]
-    categories = {
-        c["handle"] for c in store.get("/admin/product-categories", limit=100)["product_categories"]
-    }
+    listed = store.get("/admin/product-categories", limit=100, fields="handle,rank")
+    categories = {c["handle"] for c in listed["product_categories"]}
     assert {p["category"] for p in source.values()} <= categories
+    ranks = [c["rank"] for c in listed["product_categories"]]
+    assert len(set(ranks)) == len(ranks)  # the admin shows them in one defined order
     handles = [p["handle"] for p in ours.values()]
     assert len(set(handles)) == len(handles)
     for source_id, product in ours.items():

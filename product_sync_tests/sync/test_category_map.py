@@ -1,5 +1,6 @@
 import json
 import threading
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -153,6 +154,34 @@ def test_categories_are_created_several_at_once_and_reported_in_plan_order():
     assert result.failed == {} and result.error is None
     posts = [c for c in responses.calls if c.request.method == "POST"]
     assert len(posts) == len(slugs)
+
+
+@responses.activate
+def test_by_default_categories_are_created_one_at_a_time_so_their_ranks_differ():
+    # Medusa ranks a new category by counting its siblings: two creates in flight at once
+    # get the same rank, and the admin's category order becomes undefined.
+    slugs = [f"cat-{n}" for n in range(6)]
+    _listed(slugs)
+    dummyjson, medusa = resources()
+    in_flight, most = [0], [0]
+    lock = threading.Lock()
+    landed: dict[str, str] = {}
+
+    def post(body):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        time.sleep(0.01)
+        handle = body["handle"]
+        landed[handle] = f"pcat_{handle}"
+        with lock:
+            in_flight[0] -= 1
+        return 200, {"product_category": {"id": landed[handle], "handle": handle, "rank": 0}}
+
+    _store_with_categories(landed, post)
+    result = build_category_map(SourceCatalog(), dummyjson, medusa)
+    assert result.created == slugs
+    assert most[0] == 1
 
 
 @responses.activate
