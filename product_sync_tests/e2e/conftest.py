@@ -58,6 +58,25 @@ class Store:
                 owned[source_id] = p
         return owned
 
+    def stock_levels(self, location_id: str) -> dict[str, int]:
+        """Inventory item id -> stocked quantity at the location, for every item."""
+        levels: dict[str, int] = {}
+        offset = 0
+        while True:
+            body = self.get(
+                "/admin/inventory-items",
+                fields="id,location_levels.location_id,location_levels.stocked_quantity",
+                limit=200,
+                offset=offset,
+            )
+            for item in body["inventory_items"]:
+                for level in item.get("location_levels") or []:
+                    if level["location_id"] == location_id:
+                        levels[item["id"]] = level["stocked_quantity"]
+            offset += len(body["inventory_items"])
+            if not body["inventory_items"] or offset >= body["count"]:
+                return levels
+
     @staticmethod
     def usd(product: dict) -> Decimal:
         (variant,) = product["variants"]

@@ -28,22 +28,7 @@ def stock_in_store(store) -> dict[int, tuple[str, int | None]]:
             "id,external_id,variants.inventory_items.inventory_item_id"
         ).items()
     }
-    levels: dict[str, int] = {}
-    offset = 0
-    while True:
-        body = store.get(
-            "/admin/inventory-items",
-            fields="id,location_levels.location_id,location_levels.stocked_quantity",
-            limit=200,
-            offset=offset,
-        )
-        for item in body["inventory_items"]:
-            for level in item.get("location_levels") or []:
-                if level["location_id"] == location:
-                    levels[item["id"]] = level["stocked_quantity"]
-        offset += len(body["inventory_items"])
-        if not body["inventory_items"] or offset >= body["count"]:
-            break
+    levels = store.stock_levels(location)
     return {source_id: (item, levels.get(item)) for source_id, item in items.items()}
 
 

@@ -427,23 +427,7 @@ def stock_at_warehouse(store: Store) -> dict[str, int]:
     rows = store.get("/admin/stock-locations", name=STOCK_LOCATION, fields="id")["stock_locations"]
     if not rows:
         return {}
-    location = rows[0]["id"]
-    levels: dict[str, int] = {}
-    offset = 0
-    while True:
-        body = store.get(
-            "/admin/inventory-items",
-            fields="id,location_levels.location_id,location_levels.stocked_quantity",
-            limit=200,
-            offset=offset,
-        )
-        for item in body["inventory_items"]:
-            for level in item.get("location_levels") or []:
-                if level["location_id"] == location:
-                    levels[item["id"]] = level["stocked_quantity"]
-        offset += len(body["inventory_items"])
-        if not body["inventory_items"] or offset >= body["count"]:
-            return levels
+    return store.stock_levels(rows[0]["id"])
 
 
 def stock_location_state(store: Store) -> str:
