@@ -2,11 +2,10 @@
 
 Each range is synced on its own, in its own process when the job's executor runs ranges
 in parallel: it reads only its products from the source (a bisection to the range, then
-pages), looks up only the store's products of its ids, plans with the same pure planning
-as the one-process sync (`plan_sync`, checked against the store like `plan_against_store`
-does), writes in batches (`apply_plan`), and sets stock for its products. Nothing is
-shared between ranges but Medusa itself, so memory per process follows the range size,
-not the catalog size.
+pages), looks up only the store's products of its ids, plans as the one-process sync
+does (`product_sync.sync.plan_against_store`, probing handles wider), writes in batches
+(`apply_plan`), and sets stock for its products. Nothing is shared between ranges but
+Medusa itself, so memory per process follows the range size, not the catalog size.
 
 Handles across ranges. Two ranges can plan the same handle (two new products titled
 alike, one per range): neither sees the other's product when it plans. So a range checks
@@ -33,7 +32,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from product_sync.core.catalog import SourceCatalog, validate_records
-from product_sync.core.inventory import plan_stock
 from product_sync.core.mapping import external_id, source_id_of
 from product_sync.core.planning import ProductIndex, SyncPlan
 from product_sync.core.ranges import IdRange
@@ -47,6 +45,7 @@ from product_sync.sync import (
     apply_plan,
     build_category_map,
     plan_against_store,
+    stock_plan,
 )
 
 MAX_CLASH_ROUNDS = 3
@@ -118,7 +117,7 @@ def range_index(id_range: IdRange, catalog: SourceCatalog, medusa: MedusaResourc
             for product in medusa.iter_owned(prefix, "id")
             if (source_id := source_id_of(prefix, product.get("external_id"))) in id_range
         }
-        ids = sorted(held | {p.id for p in catalog.products_view})
+        ids = sorted(held | catalog.source_ids)
     rows = medusa.products_by_external_id(
         (external_id(prefix, i) for i in ids), fields=INDEX_FIELDS
     )
@@ -247,10 +246,9 @@ def sync_range_stock(
 
         def planned():
             items = medusa.inventory_items_for(
-                medusa.external_id_prefix, [p.id for p in catalog.products_view]
+                medusa.external_id_prefix, sorted(catalog.source_ids)
             )
-            wanted = {items[p.id]: p.stock for p in catalog.products_view if p.id in items}
-            return plan_stock(wanted, medusa.stock_levels(location_id, list(wanted)), location_id)
+            return stock_plan(catalog, medusa, location_id, items)
 
         plan = planned()
         try:

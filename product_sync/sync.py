@@ -304,21 +304,21 @@ def stock_items(
     creates = {w.source_id for w in plan.creates}
     unchanged = set(plan.unchanged)
     items = StockItems()
-    for product in catalog.products_view:
-        if product.id in planned:
-            item = written.get(planned[product.id])
-            if item and product.id in creates:
+    for source_id in sorted(catalog.source_ids):
+        if source_id in planned:
+            item = written.get(planned[source_id])
+            if item and source_id in creates:
                 items.created.add(item)
-        elif product.id in index.products:
-            item = index.products[product.id].inventory_item_id
-        elif product.id in unchanged:  # found by the create check, not in the index
+        elif source_id in index.products:
+            item = index.products[source_id].inventory_item_id
+        elif source_id in unchanged:  # found by the create check, not in the index
             item = None
         else:
             continue  # not in the store: quarantined, never created
         if item:
-            items.known[product.id] = item
+            items.known[source_id] = item
         else:
-            items.unknown.append(product.id)
+            items.unknown.append(source_id)
     return items
 
 
@@ -335,7 +335,7 @@ def read_stock_ahead(
     catalog: SourceCatalog, index: ProductIndex, medusa: MedusaResource, pool: Executor
 ) -> Future[StockAhead]:
     """Start reading, on `pool`, what `sync_stock` will need whatever the writes do."""
-    ours = {p.id for p in catalog.products_view}
+    ours = catalog.source_ids
     items = [
         p.inventory_item_id
         for p in index.products.values()
@@ -412,8 +412,9 @@ def sync_stock(
             # Nothing to read for new items, nor for any item at a location made just now.
             # (Should a concurrent run have set one meanwhile, its "create" is refused and
             # the fallback below plans again from the store.)
-            fresh = set(known.values()) if early and not early.locations else items.created
-            levels = {**(levels or {}), **dict.fromkeys(fresh & set(known.values()))}
+            held = set(known.values())
+            fresh = held if early and not early.locations else items.created & held
+            levels = {**(levels or {}), **dict.fromkeys(fresh)}
         plan = stock_plan(catalog, medusa, location_id, known, levels)
         try:
             written = medusa.write_stock_levels(plan.create, plan.update)

@@ -125,8 +125,13 @@ class SourceCatalog(BaseModel):
         return sorted(self.products_view, key=lambda p: p.id)
 
     @property
+    def source_ids(self) -> set[int]:
+        """The ids of the catalog's products, read from the packs without unpacking them."""
+        return {i for chunk in self.chunks for i in chunk.ids}
+
+    @property
     def product_count(self) -> int:
-        return len({i for chunk in self.chunks for i in chunk.ids})
+        return len(self.source_ids)
 
     @property
     def full_catalog(self) -> bool:
