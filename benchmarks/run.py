@@ -446,22 +446,14 @@ class Bench:
             )
         batch = self.args.batch_size
         if batch in SWEEP:
-            key = f"ours_sync_vs_direct_b{batch}"
-            got = ratios.get(key)
-            target(
-                f"ours / Medusa-direct at batch {batch} (synced_products)",
-                got,
-                "≤ 1.25",
-                got is not None and got <= 1.25,
-            )
-            key = f"ours_pipeline_vs_direct_b{batch}"
-            got = ratios.get(key)
-            target(
-                f"ours / Medusa-direct at batch {batch} (pipeline)",
-                got,
-                "≤ 1.25",
-                got is not None and got <= 1.25,
-            )
+            for part, label in (("sync", "synced_products"), ("pipeline", "pipeline")):
+                got = ratios.get(f"ours_{part}_vs_direct_b{batch}")
+                target(
+                    f"ours / Medusa-direct at batch {batch} ({label})",
+                    got,
+                    "≤ 1.25",
+                    got is not None and got <= 1.25,
+                )
         got = ratios.get("seed_faithful_vs_ours_cold")
         target("seed-faithful / ours, cold", got, "≥ 3", got is not None and got >= 3)
         got = ratios.get("seed_faithful_vs_ours_noop")

@@ -74,10 +74,13 @@ def _location(rsps):
 
 
 def _levels(rsps, held):
-    """Answer level lookups by id from `held` (item id -> quantity at sloc)."""
+    """Answer level lookups by id from `held` (item id -> quantity at sloc); returns the
+    list of the ids each lookup asked for, filled as they come."""
+    asked = []
 
     def answer(request):
-        asked = parse_qs(urlsplit(request.url).query)["id[]"]
+        ids = parse_qs(urlsplit(request.url).query)["id[]"]
+        asked.append(ids)
         rows = [
             {
                 "id": i,
@@ -85,11 +88,12 @@ def _levels(rsps, held):
                 if i in held
                 else [],
             }
-            for i in asked
+            for i in ids
         ]
         return 200, {}, json.dumps({"inventory_items": rows})
 
     rsps.add_callback(responses.GET, ITEMS, callback=answer)
+    return asked
 
 
 def _written(rsps):
@@ -192,14 +196,7 @@ def _done(value=None, error=None):
 
 @responses.activate
 def test_location_and_levels_read_ahead_are_used_and_only_new_items_read_after():
-    asked = []
-
-    def answer(request):
-        ids = parse_qs(urlsplit(request.url).query)["id[]"]
-        asked.append(ids)
-        return 200, {}, json.dumps({"inventory_items": [{"id": i} for i in ids]})
-
-    responses.add_callback(responses.GET, ITEMS, callback=answer)
+    asked = _levels(responses, {})
     responses.post(LEVELS, json={})
     ahead = StockAhead(
         locations=[{"id": "sloc", "sales_channels": [{"id": "sc"}]}], levels={"iitem_1": 5}
@@ -213,14 +210,7 @@ def test_location_and_levels_read_ahead_are_used_and_only_new_items_read_after()
 
 @responses.activate
 def test_items_made_by_this_run_s_creates_are_not_asked_for_levels():
-    asked = []
-
-    def answer(request):
-        ids = parse_qs(urlsplit(request.url).query)["id[]"]
-        asked.append(ids)
-        return 200, {}, json.dumps({"inventory_items": [{"id": i} for i in ids]})
-
-    responses.add_callback(responses.GET, ITEMS, callback=answer)
+    asked = _levels(responses, {})
     responses.post(LEVELS, json={})
     ahead = StockAhead(locations=[{"id": "sloc", "sales_channels": [{"id": "sc"}]}], levels={})
     items = StockItems(
@@ -262,14 +252,7 @@ def test_a_failed_read_ahead_is_read_again_after_the_writes():
 @responses.activate
 def test_read_ahead_reads_the_location_then_the_levels_of_the_index_s_items():
     _location(responses)
-    asked = []
-
-    def answer(request):
-        ids = parse_qs(urlsplit(request.url).query)["id[]"]
-        asked.append(ids)
-        return 200, {}, json.dumps({"inventory_items": [{"id": i} for i in ids]})
-
-    responses.add_callback(responses.GET, ITEMS, callback=answer)
+    asked = _levels(responses, {})
     index = ProductIndex.build(
         PREFIX, [indexed(1, "iitem_1"), indexed(2), indexed(9, "iitem_9_not_in_source")]
     )
