@@ -1,0 +1,50 @@
+"""Every name that more than one part of the product shares: the Dagster definitions, the
+webhook service, the admin card's route and the tests import these, so a rename is one
+edit and a typo is an ImportError, not a run that silently matches nothing.
+
+No imports from the rest of the package: anything may import this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Assets (the design's four names) and their group.
+SOURCE_ASSET = "dummyjson_products"
+CATEGORY_ASSET = "category_map"
+INDEX_ASSET = "medusa_product_index"
+SYNC_ASSET = "synced_products"
+CATALOG_GROUP = "catalog_sync"
+
+# Jobs and schedule.
+SYNC_JOB = "sync_job"
+SCALE_OUT_JOB = "sync_partitioned_job"
+REVERT_JOB = "revert_sync_run"
+REVERT_OP = "revert_run"
+DAILY_SCHEDULE = "daily_sync_schedule"
+
+# dagster.yaml limits runs carrying this tag to one at a time (queued, never concurrent).
+SYNC_QUEUE_TAG_KEY = "product_sync/sync"
+SYNC_QUEUE_TAG = {SYNC_QUEUE_TAG_KEY: "catalog"}
+# Which source ids a targeted run was asked for (shown in the UI's run list).
+PRODUCT_IDS_TAG = "product_sync/product_ids"
+# The webhook delivery a run was launched for: a repeated delivery finds its run by it.
+DELIVERY_TAG = "product_sync/delivery_id"
+
+# Run config keys other tooling writes.
+PRODUCT_IDS_FIELD = "product_ids"
+DRY_RUN_FIELD = "dry_run"
+
+
+def targeted_run_config(product_ids: list[int]) -> dict[str, Any]:
+    """Run config of a `sync_job` run limited to these source ids ([] = everything)."""
+    return {"ops": {SOURCE_ASSET: {"config": {PRODUCT_IDS_FIELD: list(product_ids)}}}}
+
+
+def run_config_product_ids(run_config: Any) -> list[int]:
+    """The source ids a run's config targets ([] for a full sync or an unreadable config)."""
+    try:
+        ids = run_config["ops"][SOURCE_ASSET]["config"][PRODUCT_IDS_FIELD]
+    except (KeyError, TypeError):
+        return []
+    return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
