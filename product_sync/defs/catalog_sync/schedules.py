@@ -6,6 +6,8 @@ import os
 
 import dagster as dg
 
+from product_sync import names
+
 # dagster.yaml limits runs carrying this tag to one at a time (queued, never concurrent).
 SYNC_CONCURRENCY_TAG = {"product_sync/sync": "catalog"}
 
@@ -13,7 +15,7 @@ sync_job = dg.define_asset_job(
     "sync_job",
     selection=dg.AssetSelection.groups("catalog_sync"),
     description="Sync the DummyJSON catalog into the Medusa store.",
-    tags=SYNC_CONCURRENCY_TAG,
+    tags=names.SYNC_JOB_TAGS,
 )
 
 daily_sync_schedule = dg.ScheduleDefinition(

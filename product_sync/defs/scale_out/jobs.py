@@ -10,7 +10,7 @@ import os
 
 import dagster as dg
 
-from product_sync.defs.catalog_sync.schedules import SYNC_CONCURRENCY_TAG
+from product_sync import names
 from product_sync.defs.scale_out.assets import GROUP
 
 MAX_CONCURRENT = int(os.environ.get("PRODUCT_SYNC_MAX_CONCURRENT", "2"))
@@ -19,7 +19,7 @@ sync_partitioned_job = dg.define_asset_job(
     "sync_partitioned_job",
     selection=dg.AssetSelection.groups(GROUP),
     description="Sync the catalog range by range, ranges in parallel processes (100k+).",
-    tags=SYNC_CONCURRENCY_TAG,
+    tags=names.SCALE_OUT_JOB_TAGS,
     executor_def=dg.multiprocess_executor,
     config={"execution": {"config": {"max_concurrent": MAX_CONCURRENT}}},
 )
