@@ -9,6 +9,7 @@ from pydantic import Field
 
 from product_sync.core.catalog import SourceCatalog, validate_page
 from product_sync.core.planning import ProductIndex
+from product_sync.defs.operations.freshness import SYNC_FRESHNESS_POLICY
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync import (
@@ -138,7 +139,7 @@ def medusa_product_index(context: dg.AssetExecutionContext, medusa: MedusaResour
     return index
 
 
-@dg.asset(group_name=GROUP, kinds={"python"})
+@dg.asset(group_name=GROUP, kinds={"python"}, freshness_policy=SYNC_FRESHNESS_POLICY)
 def synced_products(
     context: dg.AssetExecutionContext,
     config: SyncConfig,
