@@ -3,10 +3,10 @@
     scripts/demo            # = python -m devstack.demo
 
 Starts (or reuses) the Medusa + PostgreSQL stack and the local DummyJSON-compatible catalog
-server on 127.0.0.1:8700 (DEVSTACK_CATALOG_PORT), materializes the sync's assets with
-`dagster asset materialize -m product_sync.definitions --select 'group:catalog_sync'` (not
-the scaled-out variant in group scale_out), and prints what the sync did and how to open
-the Dagster UI.
+server on 127.0.0.1:8700 (DEVSTACK_CATALOG_PORT), runs the sync as the daily schedule
+does, `dg launch --job sync_job` (so the run carries the queue tag and shows in the webhook's
+`/sync/status` and the admin card), and prints what the sync did and how to open the
+Dagster UI.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from devstack.catalog.process import ensure_catalog
 from devstack.errors import DevstackError
 from devstack.stack import REPO_ROOT, Stack
+from product_sync import names
 
 log = logging.getLogger("devstack.demo")
 
@@ -43,7 +44,7 @@ def summary(dagster_home: Path) -> str:
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
-    event = instance.get_latest_materialization_event(dg.AssetKey("synced_products"))
+    event = instance.get_latest_materialization_event(dg.AssetKey(names.SYNC_ASSET))
     if event is None or event.asset_materialization is None:
         return "no materialization of synced_products was recorded"
     meta = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
@@ -74,15 +75,7 @@ def main() -> int:
     log.info("syncing %s -> %s", catalog_url, info.backend_url)
     started = time.monotonic()
     done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "product_sync.definitions",
-            "--select",
-            "group:catalog_sync",
-        ],
+        [str(Path(sys.executable).parent / "dg"), "launch", "--job", names.SYNC_JOB],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,

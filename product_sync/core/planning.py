@@ -159,6 +159,7 @@ def _unique_variant_keys(keys: list[tuple[int, str | None, str | None]]) -> list
                 Quarantined(
                     source_id=source_id,
                     reason=f"{clash[0]} {clash[1]!r} is also used by product {holders[clash]}",
+                    field=clash[0],
                 )
             )
             continue
