@@ -18,6 +18,7 @@ variant rebuilt (`_rebuild_answered`).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from product_sync.resources.http import HTTPError, TransientError
@@ -49,23 +50,24 @@ class WriteRecovery(ProductReads):
         for attempt in self.client.retrying():
             with attempt:
                 if attempt.retry_state.attempt_number > 1:
-                    landed = {
-                        p["external_id"]
-                        for p in self.products_by_external_id(ext_id(i) for i in pending)
-                    }
+                    landed = self._in_store(pending)
                     recovered += sum(1 for i in pending if ext_id(i) in landed)
                     pending = [i for i in pending if ext_id(i) not in landed]
                 if pending:
-                    body = self._send_once(
-                        "POST",
-                        "/admin/products/batch",
-                        json_body={"create": pending},
-                        params={"fields": CREATE_RESULT_FIELDS},
-                    )
-                    inventory = answered_items(body.get("created") or [])
+                    inventory = answered_items(self._send_creates(pending))
         return WriteReport(
             created=len(items) - recovered, recovered=recovered, inventory_items=inventory
         )
+
+    def _send_creates(self, items: Batch) -> list[dict[str, Any]]:
+        """One create request, not retried here; the products the store answered with."""
+        body = self._send_once(
+            "POST",
+            "/admin/products/batch",
+            json_body={"create": list(items)},
+            params={"fields": CREATE_RESULT_FIELDS},
+        )
+        return body.get("created") or []
 
     def _rebuild_answered(
         self, items: Batch, answered: dict[str, dict[str, Any]]
@@ -128,13 +130,16 @@ class WriteRecovery(ProductReads):
         return WriteReport(errors=[WriteError([external_id], error.detail)])
 
     def _landed(self, items: Batch) -> set[str]:
-        """External ids of these items that exist in the store (empty if the store cannot
-        say right now: the caller then splits the batch as usual)."""
+        """`_in_store`, or empty if the store cannot say right now (the caller then splits
+        the batch as usual)."""
         try:
-            found = self.products_by_external_id(ext_id(i) for i in items)
+            return self._in_store(items)
         except TransientError:
             return set()
-        return {p["external_id"] for p in found}
+
+    def _in_store(self, items: Batch) -> set[str]:
+        """External ids of these items that exist in the store."""
+        return {p["external_id"] for p in self.products_by_external_id(ext_id(i) for i in items)}
 
     # -- a half-created product --------------------------------------------------------
 
@@ -174,30 +179,27 @@ class WriteRecovery(ProductReads):
         `product` is the store's product as an update answered it (or as read after a
         refusal). Returns whether a variant was rebuilt.
         """
-        wanted = (item.get("variants") or [None])[0]
-        if not wanted:
+        found = variant_to_rebuild(item, product)
+        if found is None:
             return False
-        held = product.get("variants") or []
-        if wanted.get("id"):
-            held = [v for v in held if v.get("id") == wanted["id"]]
-        if len(held) > 1 or (held and variant_complete(held[0], wanted)):
-            return False
-        body = {k: v for k, v in wanted.items() if k != "id"}
+        wanted, held = found
+        left_over: list[str] = []
         if wanted.get("manage_inventory") and wanted.get("sku"):
             left_over = self._unlinked_inventory_items(wanted["sku"])
-            if left_over:
-                body["inventory_items"] = [
-                    {"inventory_item_id": left_over[0], "required_quantity": 1}
-                ]
+        self._replace_variant(item["id"], held, rebuilt_variant(wanted, left_over))
+        return True
+
+    def _replace_variant(
+        self, product_id: str, held: dict[str, Any] | None, variant: dict[str, Any]
+    ) -> None:
         if held:
-            self._call("DELETE", f"/admin/products/{item['id']}/variants/{held[0]['id']}")
+            self._call("DELETE", f"/admin/products/{product_id}/variants/{held['id']}")
         self._call(
             "POST",
-            f"/admin/products/{item['id']}/variants",
-            json_body=body,
+            f"/admin/products/{product_id}/variants",
+            json_body=variant,
             params={"fields": "id"},
         )
-        return True
 
     def _unlinked_inventory_items(self, sku: str) -> list[str]:
         """Inventory items with this SKU that no variant uses (left by a crash)."""
@@ -209,6 +211,32 @@ class WriteRecovery(ProductReads):
         rows = body.get("inventory_items", [])
         check_filter(rows, "sku", [sku])
         return [r["id"] for r in rows if not r.get("variants")]
+
+
+def variant_to_rebuild(
+    item: dict[str, Any], product: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+    """The variant an update sends and the store's half-created one it replaces (None
+    when the product holds none); None when there is nothing to rebuild: no variant sent,
+    several held (not ours to guess), or the held one complete."""
+    wanted = (item.get("variants") or [None])[0]
+    if not wanted:
+        return None
+    held = product.get("variants") or []
+    if wanted.get("id"):
+        held = [v for v in held if v.get("id") == wanted["id"]]
+    if len(held) > 1 or (held and variant_complete(held[0], wanted)):
+        return None
+    return wanted, (held[0] if held else None)
+
+
+def rebuilt_variant(wanted: dict[str, Any], left_over: Sequence[str]) -> dict[str, Any]:
+    """The variant to create in place of a half-created one, linked to the inventory item
+    the crash left behind, if any (else Medusa makes one)."""
+    body = {k: v for k, v in wanted.items() if k != "id"}
+    if left_over:
+        body["inventory_items"] = [{"inventory_item_id": left_over[0], "required_quantity": 1}]
+    return body
 
 
 def split_in_halves(items: Batch) -> BatchOutcome:
