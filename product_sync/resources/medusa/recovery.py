@@ -1,7 +1,8 @@
 """Recovering product writes the store did not simply accept.
 
 `POST /admin/products/batch` is all-or-nothing, and a request that failed may have been
-applied. A refused batch goes through these steps, first match wins (`_recover_refused`):
+applied. A refused product alone goes to step 4; a refused batch of several to the first
+of steps 1-3 that applies (`_recover_refused`):
 
 1. a create batch whose products exist already (a concurrent run, or an earlier request
    that timed out, made them): count them as recovered, send the rest again at once;
