@@ -138,9 +138,13 @@ def plan_against_store(
     product holds is marked taken and planned again. With `probe_width`, a handle found
     taken also brings its next `probe_width` suffixes into the question, for callers that
     expect long runs of them (a partition of a large catalog).
+
+    Every product is given the store's shipping profile (read here, so the sync and the
+    idempotency check plan with the same one) and the resource's `allow_backorder`.
     """
     taken: set[str] = set()
     plan = SyncPlan()
+    shipping_profile_id = medusa.shipping_profile_id()
     for _ in range(rounds):
         plan = plan_sync(
             catalog.products_view,
@@ -152,6 +156,8 @@ def plan_against_store(
             quarantined_ids=catalog.quarantined_ids,
             max_archive_fraction=max_archive_fraction,
             images=images,
+            shipping_profile_id=shipping_profile_id,
+            allow_backorder=medusa.allow_backorder,
         )
         if not plan.creates:
             return plan

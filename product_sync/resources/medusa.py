@@ -22,6 +22,7 @@ from product_sync.core.categories import StoreCategory
 from product_sync.core.images import parse_stored
 from product_sync.core.mapping import ARCHIVED_KEY, CATEGORY_KEY, HASH_KEY, source_id_of
 from product_sync.core.planning import IndexedProduct
+from product_sync.names import STOCK_LOCATION_NAME
 from product_sync.resources.http import (
     AuthError,
     ClientError,
@@ -184,10 +185,20 @@ class MedusaResource(dg.ConfigurableResource):
         description="namespace of the products this pipeline owns; it never touches others",
     )
     stock_location_name: str = Field(
-        default="DummyJSON Warehouse",
+        default=STOCK_LOCATION_NAME,
         description="stock location that holds the source's stock (created if missing)",
     )
     sync_stock: bool = Field(default=True, description="set inventory levels from `stock`")
+    shipping_profile: str | None = Field(
+        default=None,
+        description=(
+            "shipping profile every product gets, by id (sp_…) or name; default: the store's"
+            " profile of type `default` (a cart cannot be completed without one)"
+        ),
+    )
+    allow_backorder: bool = Field(
+        default=False, description="let shoppers buy variants whose stock is 0"
+    )
     upload_images: bool = Field(
         default=False,
         description="copy source images into the store's file storage and link the copies",
@@ -811,6 +822,39 @@ class MedusaResource(dg.ConfigurableResource):
             if rebuilt is not None:
                 return rebuilt
         return WriteReport(errors=[WriteError([ext_id], error.detail)])
+
+    # -- shipping ----------------------------------------------------------------------
+
+    def shipping_profile_id(self) -> str | None:
+        """The profile products are given: `shipping_profile` (an id or a name) when set,
+        else the store's profile of type `default` (None if it has none).
+
+        A setting that names no profile fails the run: products written without the
+        profile the operator meant could not be bought.
+        """
+        rows = sorted(
+            self._iter_listing(
+                "/admin/shipping-profiles",
+                "shipping_profiles",
+                {"fields": "id,name,type", "order": "id"},
+                PAGE_SIZE,
+            ),
+            key=lambda r: r["id"],
+        )
+        wanted = self.shipping_profile
+        if not wanted:
+            defaults = [r["id"] for r in rows if r.get("type") == "default"]
+            return defaults[0] if defaults else None
+        by_id = [r["id"] for r in rows if r["id"] == wanted]
+        by_name = [r["id"] for r in rows if r.get("name") == wanted]
+        if by_id or len(by_name) == 1:
+            return (by_id or by_name)[0]
+        names = ", ".join(repr(r.get("name")) for r in rows[:10]) or "none"
+        why = "several profiles are" if by_name else "no profile is"
+        raise StoreRejected(
+            f"shipping_profile {wanted!r}: {why} called that in the store at "
+            f"{self.backend_url} (its profiles: {names}); set an id (sp_…) or a unique name"
+        )
 
 
 def _variant_complete(held: dict[str, Any], wanted: dict[str, Any]) -> bool:

@@ -535,3 +535,33 @@ def test_index_holds_the_variant_s_inventory_item():
     assert indexed_product("dummyjson:", listed).inventory_item_id == "iitem_1"
     listed["variants"][0]["inventory_items"] = []
     assert indexed_product("dummyjson:", listed).inventory_item_id is None
+
+
+PROFILES = f"{BASE}/admin/shipping-profiles"
+STORE_PROFILES = [
+    {"id": "sp_b", "name": "Bulky", "type": "custom"},
+    {"id": "sp_a", "name": "Default Shipping Profile", "type": "default"},
+]
+
+
+@responses.activate
+def test_products_get_the_stores_default_shipping_profile_unless_one_is_named():
+    responses.get(PROFILES, json={"shipping_profiles": STORE_PROFILES, "count": 2})
+    assert medusa().shipping_profile_id() == "sp_a"
+    assert medusa(shipping_profile="Bulky").shipping_profile_id() == "sp_b"
+    assert medusa(shipping_profile="sp_b").shipping_profile_id() == "sp_b"
+
+
+@responses.activate
+def test_a_store_without_a_default_profile_gives_none():
+    responses.get(PROFILES, json={"shipping_profiles": STORE_PROFILES[:1], "count": 1})
+    assert medusa().shipping_profile_id() is None
+
+
+@responses.activate
+def test_a_shipping_profile_setting_that_names_no_profile_fails_clearly():
+    responses.get(PROFILES, json={"shipping_profiles": STORE_PROFILES, "count": 2})
+    with pytest.raises(StoreRejected) as raised:
+        medusa(shipping_profile="Fragile").shipping_profile_id()
+    message = str(raised.value)
+    assert "'Fragile'" in message and "'Bulky'" in message and "sk_test_key" not in message
