@@ -5,8 +5,9 @@
 Starts (or reuses) the Medusa + PostgreSQL stack and the local DummyJSON-compatible catalog
 server on 127.0.0.1:8700 (DEVSTACK_CATALOG_PORT), runs the sync as the daily schedule
 does, `dg launch --job sync_job` (so the run carries the queue tag and shows in the webhook's
-`/sync/status` and the admin card), and prints what the sync did and how to open the
-Dagster UI.
+`/sync/status` and the admin card), prints what the sync did and how to open the Dagster
+UI, and ends with the store's publishable key and a `curl` of its storefront catalog (the
+Store API, priced for the US region: devstack/shop.py sets the shop up).
 """
 
 from __future__ import annotations
@@ -62,6 +63,17 @@ def summary(dagster_home: Path) -> str:
     return "  ".join(f"{k}={meta[k]}" for k in keys if k in meta)
 
 
+def storefront_curl(backend_url: str, publishable_key: str, region_id: str) -> str:
+    """One command that lists the storefront's catalog with the region's prices."""
+    return (
+        f"curl -sG {backend_url}/store/products"
+        f" -H 'x-publishable-api-key: {publishable_key}'"
+        f" --data-urlencode region_id={region_id}"
+        " --data-urlencode 'fields=title,*variants.calculated_price,+variants.inventory_quantity'"
+        " --data-urlencode limit=5"
+    )
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="demo: %(message)s")
     logging.getLogger("devstack").setLevel(logging.INFO)
@@ -94,6 +106,8 @@ def main() -> int:
     print(f"  log:     {run_log}")
     print("\nOpen the Dagster UI (assets, checks, schedule, run history and charts):")
     print("  scripts/ui        # then browse http://127.0.0.1:3000")
+    print(f"\nThe storefront (Store API), with the publishable key {info.publishable_key}:")
+    print(f"  {storefront_curl(info.backend_url, info.publishable_key, info.region_id)}")
     return 0
 
 

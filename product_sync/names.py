@@ -31,6 +31,10 @@ PRODUCT_IDS_TAG = "product_sync/product_ids"
 # The webhook delivery a run was launched for: a repeated delivery finds its run by it.
 DELIVERY_TAG = "product_sync/delivery_id"
 
+# The stock location the sync keeps the source's stock at (the dev store's shop is set up
+# around it: devstack/shop.py).
+STOCK_LOCATION_NAME = "DummyJSON Warehouse"
+
 # Run config keys other tooling writes.
 PRODUCT_IDS_FIELD = "product_ids"
 DRY_RUN_FIELD = "dry_run"

@@ -180,6 +180,8 @@ def plan_sync(
     quarantined_ids: Set[int] = frozenset(),
     max_archive_fraction: float = 0.2,
     images: Mapping[str, StoredImage] | None = None,
+    shipping_profile_id: str | None = None,
+    allow_backorder: bool = False,
 ) -> SyncPlan:
     """Decide create / update / unchanged / archive for every product.
 
@@ -192,7 +194,9 @@ def plan_sync(
     `taken_handles` are handles held by products outside our namespace; `full_catalog` is
     False for a targeted sync, which never archives; `quarantined_ids` are source ids whose
     records were refused this run: they are neither updated nor archived; `images` maps
-    source image URLs to uploaded copies (None when images are not uploaded).
+    source image URLs to uploaded copies (None when images are not uploaded);
+    `shipping_profile_id` and `allow_backorder` go into every payload (so into its hash: a
+    product written without them is updated once).
     """
     prefix = index.external_id_prefix
     keys, new_titles = [], []
@@ -222,6 +226,8 @@ def plan_sync(
                 category_id=category_ids.get(src.category),
                 sales_channel_id=sales_channel_id,
                 images=images,
+                shipping_profile_id=shipping_profile_id,
+                allow_backorder=allow_backorder,
             )
             plan.creates.append(
                 PlannedWrite(
@@ -242,6 +248,8 @@ def plan_sync(
             category_id=category_id,
             sales_channel_id=sales_channel_id,
             images=images,
+            shipping_profile_id=shipping_profile_id,
+            allow_backorder=allow_backorder,
         )
         if _needs_update(existing, payload, src.price):
             update = to_medusa_update(

@@ -42,6 +42,8 @@ class SyncOptions:
     max_archive_fraction: float = 0.2
     sync_stock: bool = True
     upload_images: bool = False
+    shipping_profile: str | None = None  # an id or a name; None: the store's default
+    allow_backorder: bool = False
 
 
 @dataclass
@@ -77,6 +79,7 @@ def sync_products(
         ahead = read_stock_ahead(catalog, index, medusa, background) if stock_wanted else None
         sales_channel_id = medusa.default_sales_channel_id()
         images = _images(catalog, index, dummyjson, medusa, options, warn)
+        shipping_profile_id = medusa.shipping_profile_id(options.shipping_profile)
         planning = RANGE_PLANNING if scope.id_range is not None else WHOLE_PLANNING
 
         def plan(of: SourceCatalog, against: ProductIndex, archive_fraction: float) -> SyncPlan:
@@ -88,6 +91,8 @@ def sync_products(
                 sales_channel_id=sales_channel_id,
                 max_archive_fraction=archive_fraction,
                 images=images.resolved if images else None,
+                shipping_profile_id=shipping_profile_id,
+                allow_backorder=options.allow_backorder,
                 **planning,
             )
 

@@ -24,6 +24,8 @@ def plan_against_store(
     sales_channel_id: str | None,
     max_archive_fraction: float,
     images: Mapping[str, StoredImage] | None = None,
+    shipping_profile_id: str | None = None,
+    allow_backorder: bool = False,
     rounds: int = MAX_HANDLE_ROUNDS,
     probe_width: int = 0,
 ) -> SyncPlan:
@@ -49,6 +51,8 @@ def plan_against_store(
             quarantined_ids=catalog.quarantined_ids,
             max_archive_fraction=max_archive_fraction,
             images=images,
+            shipping_profile_id=shipping_profile_id,
+            allow_backorder=allow_backorder,
         )
         if not plan.creates:
             return plan

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from decimal import Decimal
 
 from product_sync.core.categories import StoreCategory, plan_categories
@@ -183,3 +184,24 @@ def test_stock_plan_writes_only_differences():
     ]
     assert [c["inventory_item_id"] for c in result.create] == ["i3"]
     assert result.writes == 2
+
+
+def test_products_written_without_the_shipping_profile_are_mended_once():
+    source = [product(id=i) for i in (1, 2)]
+    # What an earlier version wrote: no profile, so a hash without it.
+    before = [indexed(p) for p in source]
+    mend = plan(source, before, shipping_profile_id="sp_default")
+    assert [u.source_id for u in mend.updates] == [1, 2] and not mend.creates
+    assert {u.payload["shipping_profile_id"] for u in mend.updates} == {"sp_default"}
+
+    after = [
+        replace(i, content_hash=u.payload["metadata"][HASH_KEY])
+        for i, u in zip(before, mend.updates, strict=True)
+    ]
+    assert plan(source, after, shipping_profile_id="sp_default").is_noop
+
+
+def test_new_products_get_the_shipping_profile_and_the_backorder_setting():
+    (create,) = plan([product(id=1)], shipping_profile_id="sp_1", allow_backorder=True).creates
+    assert create.payload["shipping_profile_id"] == "sp_1"
+    assert create.payload["variants"][0]["allow_backorder"] is True

@@ -130,6 +130,8 @@ def synced_products_checks(
         max_archive_fraction=0.0,
         # The copies the store holds are the ones the sync linked: no need to fetch again.
         images=known_images(index) if sync_settings.upload_images else None,
+        shipping_profile_id=medusa.shipping_profile_id(sync_settings.shipping_profile),
+        allow_backorder=sync_settings.allow_backorder,
     )
     # Records refused at planning (a SKU or barcode another record holds) are quarantined,
     # not missing: they count below as quarantined, not against presence or prices.

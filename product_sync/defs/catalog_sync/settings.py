@@ -17,6 +17,16 @@ class SyncSettings(dg.ConfigurableResource):
         default=False,
         description="copy source images into the store's file storage and link the copies",
     )
+    shipping_profile: str | None = Field(
+        default=None,
+        description=(
+            "shipping profile every product gets, by id (sp_…) or name; default: the store's"
+            " profile of type `default` (a cart cannot be completed without one)"
+        ),
+    )
+    allow_backorder: bool = Field(
+        default=False, description="let shoppers buy variants whose stock is 0"
+    )
 
     def options(self, *, dry_run: bool, max_archive_fraction: float) -> SyncOptions:
         return SyncOptions(
@@ -24,4 +34,6 @@ class SyncSettings(dg.ConfigurableResource):
             max_archive_fraction=max_archive_fraction,
             sync_stock=self.sync_stock,
             upload_images=self.upload_images,
+            shipping_profile=self.shipping_profile,
+            allow_backorder=self.allow_backorder,
         )

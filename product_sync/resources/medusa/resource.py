@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from product_sync.names import STOCK_LOCATION_NAME
 from product_sync.resources.medusa.inventory import Inventory
+from product_sync.resources.medusa.shipping import Shipping
 from product_sync.resources.medusa.taxonomy import Taxonomy
 from product_sync.resources.medusa.uploads import Uploads
 from product_sync.resources.medusa.writes import ProductWrites
 
 
-class MedusaResource(ProductWrites, Inventory, Taxonomy, Uploads):
+class MedusaResource(ProductWrites, Inventory, Taxonomy, Uploads, Shipping):
     """A Medusa v2 store's Admin API, authenticated with a secret API key.
 
-    Connection settings live in `MedusaClient`; these are the pipeline's own."""
+    Connection settings live in `MedusaClient`; these say which of the store's records
+    are the pipeline's. What the sync does with them is `SyncSettings`."""
 
     external_id_prefix: str = Field(
         default="dummyjson:",
@@ -21,13 +24,8 @@ class MedusaResource(ProductWrites, Inventory, Taxonomy, Uploads):
         description="namespace of the products this pipeline owns; it never touches others",
     )
     stock_location_name: str = Field(
-        default="DummyJSON Warehouse",
+        default=STOCK_LOCATION_NAME,
         description="stock location that holds the source's stock (created if missing)",
-    )
-    sync_stock: bool = Field(default=True, description="set inventory levels from `stock`")
-    upload_images: bool = Field(
-        default=False,
-        description="copy source images into the store's file storage and link the copies",
     )
 
     def default_sales_channel_id(self) -> str | None:
