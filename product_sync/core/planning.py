@@ -118,10 +118,6 @@ class SyncPlan(BaseModel):
     quarantined: list[Quarantined] = []
     archive_blocked_reason: str | None = None
 
-    @property
-    def is_noop(self) -> bool:
-        return not (self.creates or self.updates or self.archives or self.duplicate_repairs)
-
     def counts(self) -> dict[str, int]:
         return {
             "planned_creates": len(self.creates),
