@@ -129,12 +129,14 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
     import dagster as dg
 
     from product_sync.defs.catalog_sync import assets
+    from product_sync.defs.catalog_sync.settings import SyncSettings
     from product_sync.resources.dummyjson import DummyJSONResource
     from product_sync.resources.medusa import MedusaResource
 
     imported = time.perf_counter()
     rss_ready = rss_mb()
     resources = {
+        "sync_settings": SyncSettings(**spec.get("settings", {})),
         "dummyjson": DummyJSONResource(base_url=spec["source_url"], **spec.get("source", {})),
         "medusa": MedusaResource(
             backend_url=spec["backend_url"],

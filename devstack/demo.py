@@ -3,10 +3,11 @@
     scripts/demo            # = python -m devstack.demo
 
 Starts (or reuses) the Medusa + PostgreSQL stack and the local DummyJSON-compatible catalog
-server on 127.0.0.1:8700 (DEVSTACK_CATALOG_PORT), materializes the sync's assets with
-`dagster asset materialize -m product_sync.definitions --select 'group:catalog_sync'` (not
-the scaled-out variant in group scale_out), and prints what the sync did and how to open
-the Dagster UI.
+server on 127.0.0.1:8700 (DEVSTACK_CATALOG_PORT), runs the sync as the daily schedule
+does, `dg launch --job sync_job` (so the run carries the queue tag and shows in the webhook's
+`/sync/status` and the admin card), prints what the sync did and how to open the Dagster
+UI, and ends with the store's publishable key and a `curl` of its storefront catalog (the
+Store API, priced for the US region: devstack/shop.py sets the shop up).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 from devstack.catalog.process import ensure_catalog
 from devstack.errors import DevstackError
 from devstack.stack import REPO_ROOT, Stack
+from product_sync import names
 
 log = logging.getLogger("devstack.demo")
 
@@ -43,7 +45,7 @@ def summary(dagster_home: Path) -> str:
     import dagster as dg
 
     instance = dg.DagsterInstance.get()
-    event = instance.get_latest_materialization_event(dg.AssetKey("synced_products"))
+    event = instance.get_latest_materialization_event(dg.AssetKey(names.SYNC_ASSET))
     if event is None or event.asset_materialization is None:
         return "no materialization of synced_products was recorded"
     meta = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
@@ -61,6 +63,17 @@ def summary(dagster_home: Path) -> str:
     return "  ".join(f"{k}={meta[k]}" for k in keys if k in meta)
 
 
+def storefront_curl(backend_url: str, publishable_key: str, region_id: str) -> str:
+    """One command that lists the storefront's catalog with the region's prices."""
+    return (
+        f"curl -sG {backend_url}/store/products"
+        f" -H 'x-publishable-api-key: {publishable_key}'"
+        f" --data-urlencode region_id={region_id}"
+        " --data-urlencode 'fields=title,*variants.calculated_price,+variants.inventory_quantity'"
+        " --data-urlencode limit=5"
+    )
+
+
 def main() -> int:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="demo: %(message)s")
     logging.getLogger("devstack").setLevel(logging.INFO)
@@ -74,15 +87,7 @@ def main() -> int:
     log.info("syncing %s -> %s", catalog_url, info.backend_url)
     started = time.monotonic()
     done = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "product_sync.definitions",
-            "--select",
-            "group:catalog_sync",
-        ],
+        [str(Path(sys.executable).parent / "dg"), "launch", "--job", names.SYNC_JOB],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -101,6 +106,8 @@ def main() -> int:
     print(f"  log:     {run_log}")
     print("\nOpen the Dagster UI (assets, checks, schedule, run history and charts):")
     print("  scripts/ui        # then browse http://127.0.0.1:3000")
+    print(f"\nThe storefront (Store API), with the publishable key {info.publishable_key}:")
+    print(f"  {storefront_curl(info.backend_url, info.publishable_key, info.region_id)}")
     return 0
 
 

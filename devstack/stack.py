@@ -71,6 +71,7 @@ from devstack.postgres import (
     quote_literal,
     server_major,
 )
+from devstack.shop import open_shop
 
 log = logging.getLogger("devstack")
 
@@ -105,6 +106,8 @@ class StackInfo:
     medusa_log: str
     postgres_log: str
     reused: bool = False
+    # The storefront's side (devstack/shop.py): a Store API client sends this key.
+    publishable_key: str = ""
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -118,6 +121,8 @@ class StackInfo:
             "MEDUSA_ADMIN_EMAIL": self.admin_email,
             "MEDUSA_ADMIN_PASSWORD": self.admin_password,
             "DATABASE_URL": self.database_url,
+            "MEDUSA_PUBLISHABLE_KEY": self.publishable_key,
+            "MEDUSA_REGION_ID": self.region_id,
         }
 
     def exports(self) -> str:
@@ -239,7 +244,7 @@ class Stack:
                 if self._key_works(info.api_key):
                     self._write_env_file(info)
                     log.info("stack already running at %s (reused)", self.backend_url)
-                    return info
+                    return self._open_shop(info)
             self.check_node()
             if self.ensure_node_modules():
                 self.stop_medusa()  # a running server would keep the old packages
@@ -255,7 +260,7 @@ class Stack:
                 self._start_medusa_locked()
             info = self._ensure_working_key(self._info())
             log.info("stack up in %.1fs: %s", time.monotonic() - t0, self.backend_url)
-            return info
+            return self._open_shop(info)
 
     def reset(self) -> StackInfo:
         """Empty store: stop Medusa, re-clone the store DB from the template, start Medusa."""
@@ -271,7 +276,7 @@ class Stack:
             self._start_medusa_locked()
             info = self._ensure_working_key(self._info())
             log.info("store reset in %.1fs", time.monotonic() - t0)
-            return info
+            return self._open_shop(info)
 
     def down(self, purge: bool = False) -> None:
         """Stop Medusa (SIGTERM, then SIGKILL) and PostgreSQL (pg_ctl stop -m fast)."""
@@ -871,11 +876,20 @@ class Stack:
             pg_pid=(pg.pid() if pg else None) or 0,
             region_id=state.get("region_id", ""),
             sales_channel_id=state.get("sales_channel_id", ""),
+            publishable_key=state.get("publishable_key", ""),
             env_file=str(self.env_file),
             medusa_log=str(self.medusa_log),
             postgres_log=str(self.postgres_log),
             reused=reused,
         )
+
+    def _open_shop(self, info: StackInfo) -> StackInfo:
+        """Set the store up to sell (devstack/shop.py, idempotent); keep what it found."""
+        shop = open_shop(info.backend_url, info.api_key)
+        self._write_state(publishable_key=shop.publishable_key, region_id=shop.region_id)
+        info = self._info(reused=info.reused)
+        self._write_env_file(info)
+        return info
 
     def _key_works(self, key: str) -> bool:
         if not key:

@@ -31,6 +31,10 @@ PRODUCT_IDS_TAG = "product_sync/product_ids"
 # The webhook delivery a run was launched for: a repeated delivery finds its run by it.
 DELIVERY_TAG = "product_sync/delivery_id"
 
+# The stock location the sync keeps the source's stock at (the dev store's shop is set up
+# around it: devstack/shop.py).
+STOCK_LOCATION_NAME = "DummyJSON Warehouse"
+
 # Dagster's run monitoring (dagster.yaml `run_monitoring`) fails a run still going after this
 # many seconds: a backstop for a hung or orphaned run, set far above a normal one (194
 # products: seconds; 10k: about a minute; 100k through the scale-out job: under 20 min).

@@ -79,6 +79,7 @@ class SourceCatalog(BaseModel):
     categories: list[Category] = []
     duplicate_ids: list[int] = []
     product_ids: list[int] | None = None
+    missing_ids: list[int] = []  # asked for by a targeted sync, unknown to the source
     total_reported: int = 0
     pages_fetched: int = 0
     consistent: bool = True
@@ -192,6 +193,7 @@ def validate_record(record: Any) -> SourceProduct | Quarantined:
         return Quarantined(
             source_id=record.get("id"),
             reason=describe_validation_error(error),
+            field=".".join(map(str, error.errors()[0]["loc"])) if error.errors() else None,
             record=_excerpt(record),
         )
 

@@ -12,10 +12,6 @@ class StockPlan(BaseModel):
     update: list[dict[str, object]] = []  # levels whose quantity differs
     unchanged: int = 0
 
-    @property
-    def writes(self) -> int:
-        return len(self.create) + len(self.update)
-
 
 def plan_stock(
     wanted: Mapping[str, int], current: Mapping[str, int | None], location_id: str

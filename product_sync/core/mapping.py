@@ -74,7 +74,7 @@ def _metadata(src: SourceProduct, category_id: str | None) -> dict[str, Any]:
     }
 
 
-def _variant(src: SourceProduct) -> dict[str, Any]:
+def _variant(src: SourceProduct, allow_backorder: bool) -> dict[str, Any]:
     dims = src.dimensions
     return {
         "title": VARIANT_TITLE,
@@ -85,6 +85,9 @@ def _variant(src: SourceProduct) -> dict[str, Any]:
         "width": dims.width if dims else None,
         "height": dims.height if dims else None,
         "manage_inventory": True,
+        # Always sent, also when False: variant updates are partial, so leaving it out
+        # would keep a True an earlier setting wrote.
+        "allow_backorder": allow_backorder,
         "prices": [{"amount": price_amount(src.price), "currency_code": CURRENCY}],
         "options": {OPTION_TITLE: OPTION_VALUE},
     }
@@ -106,11 +109,17 @@ def to_medusa_product(
     category_id: str | None,
     sales_channel_id: str | None,
     images: Mapping[str, StoredImage] | None = None,
+    shipping_profile_id: str | None = None,
+    allow_backorder: bool = False,
 ) -> dict[str, Any]:
     """The full desired state of one product, in the shape `POST /admin/products` takes.
 
     `images` maps source image URLs to copies in the store's file storage (when images are
-    uploaded); an image without a copy keeps its source URL.
+    uploaded); an image without a copy keeps its source URL. `shipping_profile_id`: the
+    profile a cart needs a shipping method for (Medusa sets none by itself, and a cart
+    holding a product without one cannot be completed); None leaves the key out, so a
+    store without a profile keeps what it has. `allow_backorder`: a variant out of stock
+    can still be bought (Medusa refuses it at add-to-cart otherwise).
     """
     copies = images or {}
 
@@ -128,9 +137,11 @@ def to_medusa_product(
         "categories": [{"id": category_id}] if category_id else [],
         "sales_channels": [{"id": sales_channel_id}] if sales_channel_id else [],
         "options": [{"title": OPTION_TITLE, "values": [OPTION_VALUE]}],
-        "variants": [_variant(src)],
+        "variants": [_variant(src, allow_backorder)],
         "metadata": _metadata(src, category_id),
     }
+    if shipping_profile_id:
+        payload["shipping_profile_id"] = shipping_profile_id
     payload["metadata"][IMAGES_KEY] = (
         stored_for(source_urls(src.images, src.thumbnail), copies) if images is not None else None
     )

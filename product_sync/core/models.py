@@ -171,6 +171,7 @@ class Quarantined(BaseModel):
 
     source_id: Any = None
     reason: str
+    field: str | None = None  # the field at fault, where one is
     record: dict[str, Any] | None = None
 
 

@@ -118,10 +118,6 @@ class SyncPlan(BaseModel):
     quarantined: list[Quarantined] = []
     archive_blocked_reason: str | None = None
 
-    @property
-    def is_noop(self) -> bool:
-        return not (self.creates or self.updates or self.archives or self.duplicate_repairs)
-
     def counts(self) -> dict[str, int]:
         return {
             "planned_creates": len(self.creates),
@@ -159,6 +155,7 @@ def _unique_variant_keys(keys: list[tuple[int, str | None, str | None]]) -> list
                 Quarantined(
                     source_id=source_id,
                     reason=f"{clash[0]} {clash[1]!r} is also used by product {holders[clash]}",
+                    field=clash[0],
                 )
             )
             continue
@@ -179,6 +176,8 @@ def plan_sync(
     quarantined_ids: Set[int] = frozenset(),
     max_archive_fraction: float = 0.2,
     images: Mapping[str, StoredImage] | None = None,
+    shipping_profile_id: str | None = None,
+    allow_backorder: bool = False,
 ) -> SyncPlan:
     """Decide create / update / unchanged / archive for every product.
 
@@ -191,7 +190,9 @@ def plan_sync(
     `taken_handles` are handles held by products outside our namespace; `full_catalog` is
     False for a targeted sync, which never archives; `quarantined_ids` are source ids whose
     records were refused this run: they are neither updated nor archived; `images` maps
-    source image URLs to uploaded copies (None when images are not uploaded).
+    source image URLs to uploaded copies (None when images are not uploaded);
+    `shipping_profile_id` and `allow_backorder` go into every payload (so into its hash: a
+    product written without them is updated once).
     """
     prefix = index.external_id_prefix
     keys, new_titles = [], []
@@ -221,6 +222,8 @@ def plan_sync(
                 category_id=category_ids.get(src.category),
                 sales_channel_id=sales_channel_id,
                 images=images,
+                shipping_profile_id=shipping_profile_id,
+                allow_backorder=allow_backorder,
             )
             plan.creates.append(
                 PlannedWrite(
@@ -241,6 +244,8 @@ def plan_sync(
             category_id=category_id,
             sales_channel_id=sales_channel_id,
             images=images,
+            shipping_profile_id=shipping_profile_id,
+            allow_backorder=allow_backorder,
         )
         if _needs_update(existing, payload, src.price):
             update = to_medusa_update(

@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-import dagster as dg
-from pydantic import Field, PrivateAttr
+from pydantic import Field
 
 from product_sync.resources.downloads import Download, fetch_image
-from product_sync.resources.http import ClientError, HTTPError, JSONClient, RetryPolicy
+from product_sync.resources.http import ClientError, HTTPError
+from product_sync.resources.http_resource import HTTPClientResource
 
 DEFAULT_BASE_URL = "https://dummyjson.com"
 
@@ -42,7 +42,7 @@ def _envelope(body: Any, path: str) -> tuple[list[Any], int]:
     return body["products"], body["total"]
 
 
-class DummyJSONResource(dg.ConfigurableResource):
+class DummyJSONResource(HTTPClientResource):
     """The DummyJSON products API (or anything that speaks it, like the local catalog)."""
 
     base_url: str = Field(default=DEFAULT_BASE_URL, description="API root, no trailing /products")
@@ -56,32 +56,15 @@ class DummyJSONResource(dg.ConfigurableResource):
         ),
     )
     concurrency: int = Field(default=4, gt=0, le=32, description="pages fetched at once")
-    connect_timeout_s: float = 5.0
-    read_timeout_s: float = 30.0
-    max_retries: int = Field(default=3, ge=0)
-    initial_backoff_s: float = 1.0
-    max_backoff_s: float = 30.0
     max_consistent_reads: int = Field(
         default=3, gt=0, description="re-reads of the catalog while `total` keeps changing"
     )
 
-    _client: JSONClient | None = PrivateAttr(default=None)
+    def _base_url(self) -> str:
+        return self.base_url
 
-    @property
-    def client(self) -> JSONClient:
-        if self._client is None:
-            self._client = JSONClient(
-                self.base_url,
-                connect_timeout_s=self.connect_timeout_s,
-                read_timeout_s=self.read_timeout_s,
-                policy=RetryPolicy(self.max_retries, self.initial_backoff_s, self.max_backoff_s),
-                pool_size=self.concurrency,
-            )
-        return self._client
-
-    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._client is not None:
-            self._client.close()
+    def _pool_size(self) -> int:
+        return self.concurrency
 
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Any:
         try:
@@ -240,11 +223,3 @@ class DummyJSONResource(dg.ConfigurableResource):
 
     def categories(self) -> Any:
         return self._get("/products/categories")
-
-    @property
-    def requests_made(self) -> int:
-        return self._client.stats.requests if self._client else 0
-
-    @property
-    def retries_made(self) -> int:
-        return self._client.stats.retries if self._client else 0

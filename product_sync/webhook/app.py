@@ -3,8 +3,9 @@ and a ``SyncBackend`` (Dagster's GraphQL API in production, a fake in tests).
 
 Routes:
 
-- ``POST /webhooks/product-update``: signed ``{"product_ids": [...]}`` -> 202 with the
-  launched (queued) run of ``sync_job``
+- ``POST /webhooks/product-update``: ``{"product_ids": [...]}`` signed the Standard Webhooks
+  way -> 202 with the launched (queued) run of ``sync_job``, or with the run already launched
+  for that ``webhook-id``
 - ``GET /sync/status?limit=N``: the last N runs of ``sync_job`` with their numbers
 - ``GET /sync/runs/{run_id}``: one of them (the ``status_url`` of a 202)
 - ``GET /healthz`` (``?dagster=1`` also checks that Dagster answers)
@@ -29,30 +30,24 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from product_sync.names import DELIVERY_TAG, PRODUCT_IDS_TAG, SYNC_JOB, SYNC_QUEUE_TAG
 from product_sync.webhook.dagster_backend import (
-    JOB_NAME,
     DagsterRequestFailed,
     DagsterUnavailable,
     GraphQLSyncBackend,
+    LaunchedRun,
     SyncBackend,
     SyncRun,
 )
 from product_sync.webhook.errors import WebhookError
 from product_sync.webhook.payload import parse_product_ids
 from product_sync.webhook.settings import Settings, SettingsError, load_settings
-from product_sync.webhook.signing import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    TOLERANCE_S,
-    check_timestamp,
-    parse_signature,
-    verify_signature,
-)
+from product_sync.webhook.signing import check_headers, verify_signature
 
 log = logging.getLogger("product_sync.webhook")
 
+# Only this service writes and reads it (the status's "trigger" field).
 TRIGGER_TAG = "product_sync/trigger"
-PRODUCT_IDS_TAG = "product_sync/product_ids"
 DEFAULT_STATUS_LIMIT = 10
 MAX_STATUS_LIMIT = 50
 _TAG_VALUE_LIMIT = 200
@@ -61,46 +56,28 @@ _RETRY_AFTER_S = "10"
 T = TypeVar("T")
 
 
-class DeliveryCache:
-    """Answers already given, by request signature, for as long as the signature could
-    still pass the timestamp check. A replayed (or retried) delivery gets the first
-    answer instead of queueing another run; two identical deliveries in flight at once
-    share one launch. Only successes are remembered, so a retry after a 503 launches."""
+class SingleFlight:
+    """Identical deliveries in flight at the same time share one lookup-and-launch: Dagster
+    remembers a delivery only once its run exists, so without this two copies arriving
+    together could both find nothing and both launch. Nothing is kept once a call is done."""
 
-    def __init__(
-        self,
-        ttl_s: float = 2 * TOLERANCE_S + 60,
-        max_entries: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._ttl_s = ttl_s
-        self._max_entries = max_entries
-        self._clock = clock
-        self._done: dict[str, tuple[float, Any]] = {}
+    def __init__(self) -> None:
         self._pending: dict[str, asyncio.Future[Any]] = {}
 
-    async def once(self, key: str, launch: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
-        """``(answer, repeated)``: ``launch()``'s answer, run at most once per key."""
-        now = self._clock()
-        for stale in [k for k, (expires, _) in self._done.items() if expires <= now]:
-            del self._done[stale]
-        if key in self._done:
-            return self._done[key][1], True
+    async def once(self, key: str, work: Callable[[], Awaitable[T]]) -> tuple[T, bool]:
+        """``(work()'s answer, shared)``; ``shared`` when another caller's call was joined."""
         if key in self._pending:
             return await asyncio.shield(self._pending[key]), True
-        task = asyncio.ensure_future(launch())
+        task = asyncio.ensure_future(work())
         self._pending[key] = task
 
-        def remember(finished: asyncio.Future[Any]) -> None:
-            # Also runs when the caller went away mid-launch, so its retry is recognised.
+        def forget(finished: asyncio.Future[Any]) -> None:
+            # Also runs when the caller went away mid-launch: the launch itself completes.
             self._pending.pop(key, None)
-            if finished.cancelled() or finished.exception() is not None:
-                return
-            while len(self._done) >= self._max_entries:
-                del self._done[next(iter(self._done))]
-            self._done[key] = (self._clock() + self._ttl_s, finished.result())
+            if not finished.cancelled():
+                finished.exception()  # retrieved, so an abandoned failure is not logged
 
-        task.add_done_callback(remember)
+        task.add_done_callback(forget)
         return await asyncio.shield(task), False
 
 
@@ -165,13 +142,16 @@ def run_json(run: SyncRun, settings: Settings) -> dict[str, Any]:
         "started_at": iso_time(run.started_at),
         "ended_at": iso_time(run.ended_at),
         "failure_reason": run.tags.get("dagster/failure_reason"),
+        "delivery_id": run.tags.get(DELIVERY_TAG),
         "synced_products": dict(run.numbers) if run.numbers is not None else None,
         "dagster_url": settings.run_url(run.run_id),
     }
 
 
-def sync_tags(product_ids: Sequence[int]) -> dict[str, str]:
-    tags = {TRIGGER_TAG: "webhook"}
+def sync_tags(product_ids: Sequence[int], delivery_id: str) -> dict[str, str]:
+    # The queue tag is the job's own too; set here as well so a webhook run is never
+    # launched outside the one-at-a-time queue.
+    tags = {**SYNC_QUEUE_TAG, TRIGGER_TAG: "webhook", DELIVERY_TAG: delivery_id}
     if product_ids:
         value = ",".join(map(str, product_ids))
         if len(value) > _TAG_VALUE_LIMIT:
@@ -185,18 +165,14 @@ def _client(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-def create_app(
-    settings: Settings,
-    backend: SyncBackend | None = None,
-    *,
-    clock: Callable[[], float] = time.time,
-) -> Starlette:
+def create_app(settings: Settings, backend: SyncBackend | None = None) -> Starlette:
     """The ASGI app. ``backend`` defaults to Dagster's GraphQL API at
-    ``settings.graphql_url``; ``clock`` (unix seconds) is for the timestamp check."""
+    ``settings.graphql_url``."""
     sync: SyncBackend = backend or GraphQLSyncBackend(
         settings.graphql_url, code_location=settings.code_location
     )
-    deliveries = DeliveryCache()
+    keys = settings.keys
+    in_flight = SingleFlight()
 
     async def call(function: Callable[..., T], *args: Any) -> T:
         try:
@@ -209,36 +185,67 @@ def create_app(
     def base_url(request: Request) -> str:
         return settings.public_url or str(request.base_url).rstrip("/")
 
+    async def accept(
+        delivery_id: str, product_ids: list[int]
+    ) -> tuple[LaunchedRun | SyncRun, bool, list[int]]:
+        """``(run, repeated, its product ids)``: the run already launched for this delivery,
+        else a new one."""
+        existing = await call(sync.find_delivery, delivery_id)
+        if existing is None:
+            tags = sync_tags(product_ids, delivery_id)
+            return await call(sync.launch_sync, product_ids, tags), False, product_ids
+        return existing, True, existing.product_ids
+
     async def product_update(request: Request) -> JSONResponse:
         # Cheap header checks first, so unsigned or stale requests are not even read.
-        signature = request.headers.get(SIGNATURE_HEADER)
-        digest = parse_signature(signature)
-        timestamp = request.headers.get(TIMESTAMP_HEADER)
-        check_timestamp(timestamp, clock())
-        body = await read_body(request, settings.max_body_bytes)
-        verify_signature(settings.secrets, str(timestamp).strip(), body, signature)
-        product_ids = parse_product_ids(body)
-
-        async def launch() -> dict[str, Any]:
-            run = await call(sync.launch_sync, product_ids, sync_tags(product_ids))
-            return {
-                "run_id": run.run_id,
-                "status": run.status,
-                "product_ids": product_ids,
-                "full_sync": not product_ids,
-                "status_url": f"{base_url(request)}/sync/runs/{run.run_id}",
-                "dagster_url": settings.run_url(run.run_id),
-            }
-
-        answer, repeated = await deliveries.once(digest, launch)
+        signed = check_headers(request.headers, time.time())
+        raw = await read_body(request, settings.max_body_bytes)
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WebhookError(400, "invalid_json", "the body is not UTF-8 encoded") from exc
+        verify_signature(keys, body, signed)
+        product_ids = parse_product_ids(raw)
+        (run, repeated, run_ids), shared = await in_flight.once(
+            signed.delivery_id, lambda: accept(signed.delivery_id, product_ids)
+        )
+        if run_ids != product_ids:
+            # A sender that reuses ids would otherwise lose this change without a word.
+            raise WebhookError(
+                409,
+                "delivery_id_reused",
+                f"webhook-id {signed.delivery_id!r} was already delivered with other product "
+                f"ids (run {run.run_id}); give every new delivery a new id",
+            )
+        repeated = repeated or shared
         scope = f"{len(product_ids)} product id(s)" if product_ids else "full sync"
         if repeated:
             log.info(
-                "repeated delivery from %s: run %s (%s)", _client(request), answer["run_id"], scope
+                "repeated delivery %s from %s: run %s (%s)",
+                signed.delivery_id,
+                _client(request),
+                run.run_id,
+                scope,
             )
         else:
-            log.info("launched run %s (%s) for %s", answer["run_id"], scope, _client(request))
-        return JSONResponse({**answer, "duplicate": repeated}, status_code=202)
+            log.info(
+                "launched run %s (%s) for delivery %s from %s",
+                run.run_id,
+                scope,
+                signed.delivery_id,
+                _client(request),
+            )
+        answer = {
+            "run_id": run.run_id,
+            "status": run.status,
+            "product_ids": product_ids,
+            "full_sync": not product_ids,
+            "delivery_id": signed.delivery_id,
+            "status_url": f"{base_url(request)}/sync/runs/{run.run_id}",
+            "dagster_url": settings.run_url(run.run_id),
+            "duplicate": repeated,
+        }
+        return JSONResponse(answer, status_code=202)
 
     async def status(request: Request) -> JSONResponse:
         text = request.query_params.get("limit", "").strip() or str(DEFAULT_STATUS_LIMIT)
@@ -249,7 +256,7 @@ def create_app(
         limit = min(int(text), MAX_STATUS_LIMIT)
         runs = await call(sync.recent_runs, limit)
         return JSONResponse(
-            {"job": JOB_NAME, "limit": limit, "runs": [run_json(r, settings) for r in runs]}
+            {"job": SYNC_JOB, "limit": limit, "runs": [run_json(r, settings) for r in runs]}
         )
 
     async def run_status(request: Request) -> JSONResponse:
@@ -261,7 +268,7 @@ def create_app(
         else:
             run = await call(sync.get_run, run_id)
         if run is None:
-            raise WebhookError(404, "run_not_found", f"no run of {JOB_NAME} has id {run_id!r}")
+            raise WebhookError(404, "run_not_found", f"no run of {SYNC_JOB} has id {run_id!r}")
         return JSONResponse(run_json(run, settings))
 
     async def healthz(request: Request) -> JSONResponse:
@@ -320,9 +327,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="product-sync-webhook",
         description=(
-            "Serve POST /webhooks/product-update (signed; launches sync_job through Dagster's "
-            "GraphQL API) and GET /sync/status. Configured by environment variables: "
-            "WEBHOOK_SECRET (required, >= 16 characters), WEBHOOK_SECRET_PREVIOUS, "
+            "Serve POST /webhooks/product-update (Standard Webhooks signature; launches "
+            f"{SYNC_JOB} through Dagster's GraphQL API) and GET /sync/status. Configured by "
+            "environment variables: WEBHOOK_SECRET (required, whsec_<base64>), "
+            "WEBHOOK_SECRET_PREVIOUS, "
             "WEBHOOK_HOST, WEBHOOK_PORT, DAGSTER_GRAPHQL_URL, DAGSTER_UI_URL, "
             "DAGSTER_CODE_LOCATION, WEBHOOK_PUBLIC_URL. See docs/webhook.md."
         ),

@@ -9,9 +9,14 @@ from typing import Any, Protocol
 
 import requests
 
-JOB_NAME = "sync_job"
-REPORT_ASSET = "synced_products"
-SOURCE_ASSET = "dummyjson_products"
+from product_sync.names import (
+    DELIVERY_TAG,
+    SYNC_ASSET,
+    SYNC_JOB,
+    run_config_product_ids,
+    targeted_run_config,
+)
+
 _MESSAGE_LIMIT = 300
 
 
@@ -40,7 +45,7 @@ class SyncRun:
     ended_at: float | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     product_ids: list[int] = field(default_factory=list)  # [] = full sync
-    # The numeric metadata of the run's synced_products materialization, if it has one.
+    # The numeric metadata of the run's SYNC_ASSET materialization, if it has one.
     numbers: Mapping[str, int | float | bool] | None = None
 
 
@@ -57,13 +62,14 @@ class SyncBackend(Protocol):
         """One run of sync_job, or None if there is no such run."""
         ...
 
+    def find_delivery(self, delivery_id: str) -> SyncRun | None:
+        """The run of sync_job launched for this webhook delivery (its ``DELIVERY_TAG``),
+        or None if none was."""
+        ...
+
     def ping(self) -> str:
         """Dagster's version; raises DagsterUnavailable when it cannot be reached."""
         ...
-
-
-def sync_run_config(product_ids: list[int]) -> dict[str, Any]:
-    return {"ops": {SOURCE_ASSET: {"config": {"product_ids": list(product_ids)}}}}
 
 
 _REPOSITORIES = """
@@ -169,9 +175,9 @@ class GraphQLSyncBackend:
             "selector": {
                 "repositoryLocationName": location,
                 "repositoryName": repository,
-                "jobName": JOB_NAME,
+                "jobName": SYNC_JOB,
             },
-            "runConfigData": sync_run_config(product_ids),
+            "runConfigData": targeted_run_config(product_ids),
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in tags.items()]},
         }
         result = self._query(_LAUNCH, {"params": params}, "launchRun")
@@ -184,7 +190,7 @@ class GraphQLSyncBackend:
             raise DagsterRequestFailed(f"Dagster rejected the run config: {_first_line(errors)}")
         if kind in ("PipelineNotFoundError", "RepositoryNotFoundError"):
             raise DagsterUnavailable(
-                f"{JOB_NAME} is not loaded in Dagster right now: "
+                f"{SYNC_JOB} is not loaded in Dagster right now: "
                 f"{_first_line(result.get('message'))}"
             )
         raise DagsterRequestFailed(
@@ -192,10 +198,17 @@ class GraphQLSyncBackend:
         )
 
     def recent_runs(self, limit: int) -> list[SyncRun]:
-        return self._runs({"pipelineName": JOB_NAME}, limit)
+        return self._runs({"pipelineName": SYNC_JOB}, limit)
 
     def get_run(self, run_id: str) -> SyncRun | None:
-        runs = self._runs({"pipelineName": JOB_NAME, "runIds": [run_id]}, 1)
+        runs = self._runs({"pipelineName": SYNC_JOB, "runIds": [run_id]}, 1)
+        return runs[0] if runs else None
+
+    def find_delivery(self, delivery_id: str) -> SyncRun | None:
+        # Dagster's run storage is the record of accepted deliveries: it outlives this
+        # process, and needs no database of our own.
+        tag = {"key": DELIVERY_TAG, "value": delivery_id}
+        runs = self._runs({"pipelineName": SYNC_JOB, "tags": [tag]}, 1)
         return runs[0] if runs else None
 
     def ping(self) -> str:
@@ -251,7 +264,7 @@ class GraphQLSyncBackend:
         found = [
             (repo["location"]["name"], repo["name"])
             for repo in result.get("nodes", [])
-            if any(job.get("name") == JOB_NAME for job in repo.get("jobs", []))
+            if any(job.get("name") == SYNC_JOB for job in repo.get("jobs", []))
         ]
         if self.code_location:
             found = [f for f in found if f[0] == self.code_location]
@@ -260,11 +273,11 @@ class GraphQLSyncBackend:
         if len(found) > 1:
             names = ", ".join(sorted(location for location, _ in found))
             raise DagsterRequestFailed(
-                f"several code locations have {JOB_NAME} ({names}); set DAGSTER_CODE_LOCATION"
+                f"several code locations have {SYNC_JOB} ({names}); set DAGSTER_CODE_LOCATION"
             )
         where = f" in code location {self.code_location!r}" if self.code_location else ""
         raise DagsterUnavailable(
-            f"{JOB_NAME} is not loaded in Dagster{where} right now{self._location_problems()}"
+            f"{SYNC_JOB} is not loaded in Dagster{where} right now{self._location_problems()}"
         )
 
     def _location_problems(self) -> str:
@@ -299,25 +312,15 @@ def parse_run(run: Mapping[str, Any]) -> SyncRun:
         started_at=run.get("startTime"),
         ended_at=run.get("endTime"),
         tags={t["key"]: t["value"] for t in run.get("tags") or []},
-        product_ids=_product_ids(run.get("runConfig")),
+        product_ids=run_config_product_ids(run.get("runConfig")),
         numbers=_report_numbers(run.get("assetMaterializations") or []),
     )
-
-
-def _product_ids(run_config: Any) -> list[int]:
-    try:
-        ids = run_config["ops"][SOURCE_ASSET]["config"]["product_ids"]
-    except (KeyError, TypeError):
-        return []
-    return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
 
 
 def _report_numbers(
     materializations: list[Mapping[str, Any]],
 ) -> dict[str, int | float | bool] | None:
-    reports = [
-        m for m in materializations if (m.get("assetKey") or {}).get("path") == [REPORT_ASSET]
-    ]
+    reports = [m for m in materializations if (m.get("assetKey") or {}).get("path") == [SYNC_ASSET]]
     if not reports:
         return None
     numbers: dict[str, int | float | bool] = {}

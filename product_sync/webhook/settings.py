@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-MIN_SECRET_LENGTH = 16
+from product_sync.webhook.signing import SecretError, secret_key
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8787
 DEFAULT_GRAPHQL_URL = "http://127.0.0.1:3000/graphql"
@@ -32,11 +33,18 @@ class Settings:
     def __post_init__(self) -> None:
         if not self.ui_url:
             object.__setattr__(self, "ui_url", ui_url_from_graphql(self.graphql_url))
+        # Checked here too, so a Settings built in code fails as early as one from the env.
+        for name, value in (
+            ("WEBHOOK_SECRET", self.secret),
+            ("WEBHOOK_SECRET_PREVIOUS", self.previous_secret),
+        ):
+            if value is not None:
+                _key(name, value)
 
     @property
-    def secrets(self) -> tuple[str, ...]:
-        """The secrets a signature may be made with: the current one, then the previous."""
-        return (self.secret,) if not self.previous_secret else (self.secret, self.previous_secret)
+    def keys(self) -> tuple[bytes, ...]:
+        """The HMAC keys a signature may be made with: the current one, then the previous."""
+        return tuple(secret_key(s) for s in (self.secret, self.previous_secret) if s)
 
     def run_url(self, run_id: str) -> str:
         return f"{self.ui_url}/runs/{run_id}"
@@ -57,21 +65,24 @@ def ui_url_from_graphql(graphql_url: str) -> str:
     return url.removesuffix("/graphql")
 
 
+def _key(name: str, value: str) -> bytes:
+    try:
+        return secret_key(value)
+    except SecretError as exc:
+        raise SettingsError(f"{name} {exc}") from None
+
+
 def _secret(env: Mapping[str, str], name: str, required: bool) -> str | None:
-    value = env.get(name)
+    value = (env.get(name) or "").strip()
     if not value:
         if required:
             raise SettingsError(
                 f"{name} is not set: the service will not accept unsigned requests. Set it to "
-                f"a random string of at least {MIN_SECRET_LENGTH} characters (for example "
-                "`openssl rand -hex 32`) and give the same secret to the sender."
+                'a Standard Webhooks secret (for example `echo "whsec_$(openssl rand -base64 '
+                '32)"`) and give the same secret to the sender.'
             )
         return None
-    if len(value) < MIN_SECRET_LENGTH:
-        raise SettingsError(
-            f"{name} is too short ({len(value)} characters); use at least "
-            f"{MIN_SECRET_LENGTH} (for example `openssl rand -hex 32`)"
-        )
+    _key(name, value)
     return value
 
 

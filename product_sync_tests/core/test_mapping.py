@@ -132,3 +132,33 @@ def test_only_our_namespace_is_ours(ext, expected):
     assert source_id_of("dummyjson:", ext) == expected
     if expected is not None:
         assert external_id("dummyjson:", expected) == ext
+
+
+def test_shipping_profile_goes_with_the_product_when_the_store_has_one():
+    src = product()
+    common = dict(handle="h", external_id_prefix="dj:", category_id=None, sales_channel_id="sc")
+    with_profile = to_medusa_product(src, shipping_profile_id="sp_1", **common)
+    without = to_medusa_product(src, **common)
+    assert with_profile["shipping_profile_id"] == "sp_1"
+    # Medusa's create body refuses a null profile: no profile means no key at all.
+    assert "shipping_profile_id" not in without
+    assert with_profile["metadata"][HASH_KEY] != without["metadata"][HASH_KEY]
+    update = to_medusa_update(with_profile, product_id="prod_1", variant_id="variant_1")
+    assert update["shipping_profile_id"] == "sp_1"
+
+
+def test_backorder_is_always_sent_so_turning_it_off_is_written_too():
+    assert mapped()["variants"][0]["allow_backorder"] is False
+    on = to_medusa_product(
+        product(stock=0),
+        handle="h",
+        external_id_prefix="dj:",
+        category_id=None,
+        sales_channel_id=None,
+        allow_backorder=True,
+    )
+    assert on["variants"][0]["allow_backorder"] is True
+    # Availability and minimum order quantity stay information, not rules.
+    assert on["metadata"]["availability_status"] is not None
+    assert on["metadata"]["minimum_order_quantity"] == 24
+    assert on["metadata"][HASH_KEY] != mapped()["metadata"][HASH_KEY]

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from decimal import Decimal
 
 from product_sync.core.categories import StoreCategory, plan_categories
@@ -53,7 +54,7 @@ def test_unchanged_products_are_not_written():
     source = [product(id=i) for i in (1, 2)]
     result = plan(source, [indexed(p) for p in source])
     assert result.unchanged == [1, 2]
-    assert result.is_noop
+    assert not (result.creates or result.updates or result.archives or result.duplicate_repairs)
 
 
 def test_changed_product_is_updated_with_its_existing_handle_and_variant():
@@ -182,4 +183,25 @@ def test_stock_plan_writes_only_differences():
         {"inventory_item_id": "i2", "location_id": "sloc", "stocked_quantity": 0}
     ]
     assert [c["inventory_item_id"] for c in result.create] == ["i3"]
-    assert result.writes == 2
+
+
+def test_products_written_without_the_shipping_profile_are_mended_once():
+    source = [product(id=i) for i in (1, 2)]
+    # What an earlier version wrote: no profile, so a hash without it.
+    before = [indexed(p) for p in source]
+    mend = plan(source, before, shipping_profile_id="sp_default")
+    assert [u.source_id for u in mend.updates] == [1, 2] and not mend.creates
+    assert {u.payload["shipping_profile_id"] for u in mend.updates} == {"sp_default"}
+
+    after = [
+        replace(i, content_hash=u.payload["metadata"][HASH_KEY])
+        for i, u in zip(before, mend.updates, strict=True)
+    ]
+    again = plan(source, after, shipping_profile_id="sp_default")
+    assert again.unchanged == [1, 2] and not (again.creates or again.updates)
+
+
+def test_new_products_get_the_shipping_profile_and_the_backorder_setting():
+    (create,) = plan([product(id=1)], shipping_profile_id="sp_1", allow_backorder=True).creates
+    assert create.payload["shipping_profile_id"] == "sp_1"
+    assert create.payload["variants"][0]["allow_backorder"] is True

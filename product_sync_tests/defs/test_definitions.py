@@ -12,17 +12,27 @@ from product_sync_tests.factories import record
 def test_definitions_load_with_the_four_assets_checks_job_and_schedule():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {
+    # One asset per step of the one sync: the scaled-out job runs the same sync, so it
+    # adds no asset (a second one would make "Materialize all" run two syncs).
+    assert keys == {"dummyjson_products", "category_map", "medusa_product_index", "synced_products"}
+    checks = {k.name for k in graph.asset_check_keys}
+    assert {"no_duplicate_external_ids", "no_duplicate_handles", "idempotent"} <= checks
+    assert defs.resolve_job_def("sync_job") is not None
+    assert {"dummyjson", "medusa", "sync_settings"} <= set(defs.resources)
+
+
+def test_materialize_all_runs_one_sync():
+    """The UI's "Materialize all" and `--select '*'` run the implicit asset job: its steps
+    are the four assets and their checks, nothing of the scaled-out job."""
+    job = defs.resolve_implicit_global_asset_job_def()
+    steps = {node.name for node in job.graph.nodes}
+    assert steps == {
         "dummyjson_products",
         "category_map",
         "medusa_product_index",
         "synced_products",
-        "synced_products_partitioned",  # the scaled-out variant, run by its own job
+        "synced_products_checks",
     }
-    checks = {k.name for k in graph.asset_check_keys}
-    assert {"no_duplicate_external_ids", "no_duplicate_handles", "idempotent"} <= checks
-    assert defs.resolve_job_def("sync_job") is not None
-    assert set(defs.resources) == {"dummyjson", "medusa"}
 
 
 def test_asset_dependencies():

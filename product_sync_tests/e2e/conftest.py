@@ -15,6 +15,7 @@ import requests
 from devstack.catalog.server import CatalogServer
 from devstack.stack import StackInfo
 from product_sync.defs.catalog_sync import assets, checks
+from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 
@@ -117,9 +118,12 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
         dry_run: bool = False,
         api_key: str | None = None,
         raise_on_error: bool = True,
-        **medusa_settings: Any,
+        **settings: Any,
     ) -> SyncRun:
+        """`settings`: fields of `SyncSettings` or of `MedusaResource`."""
+        switches = {k: settings.pop(k) for k in list(settings) if k in SyncSettings.model_fields}
         resources = {
+            "sync_settings": SyncSettings(**switches),
             "dummyjson": DummyJSONResource(
                 base_url=catalog.base_url, initial_backoff_s=0.05, max_backoff_s=0.2
             ),
@@ -128,7 +132,7 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
                 api_key=api_key or empty_store.api_key,
                 initial_backoff_s=0.05,
                 max_backoff_s=0.2,
-                **medusa_settings,
+                **settings,
             ),
         }
         result = dg.materialize(

@@ -4,11 +4,12 @@ import dagster as dg
 import pytest
 
 from devstack.catalog.server import CatalogServer
+from product_sync import names
 from product_sync.core.ranges import IdRange
 from product_sync.defs.scale_out.jobs import reconstruct_sync_partitioned_job
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
-from product_sync.scale_out import sync_id_range
+from product_sync.sync import SyncOptions, SyncScope, sync_scope
 
 pytestmark = pytest.mark.e2e
 
@@ -16,7 +17,7 @@ SAME_TITLE = "Same Title In Every Range"
 FIELDS = "id,handle,external_id,status,title,variants.prices.amount,variants.prices.currency_code"
 
 
-def run_partitioned_job(catalog, info, monkeypatch, range_size=100, max_concurrent=3):
+def run_partitioned_job(catalog, info, monkeypatch, range_size=100, max_concurrent=3, **config):
     monkeypatch.setenv("DUMMYJSON_BASE_URL", catalog.base_url)
     monkeypatch.setenv("MEDUSA_BACKEND_URL", info.backend_url)
     monkeypatch.setenv("MEDUSA_API_KEY", info.api_key)
@@ -25,11 +26,7 @@ def run_partitioned_job(catalog, info, monkeypatch, range_size=100, max_concurre
             dg.reconstructable(reconstruct_sync_partitioned_job),
             instance=instance,
             run_config={
-                "ops": {
-                    "synced_products_partitioned": {
-                        "ops": {"id_ranges_op": {"config": {"range_size": range_size}}}
-                    }
-                },
+                "ops": {"id_ranges_op": {"config": {"range_size": range_size, **config}}},
                 "execution": {"config": {"max_concurrent": max_concurrent}},
             },
         )
@@ -44,7 +41,10 @@ def run_partitioned_job(catalog, info, monkeypatch, range_size=100, max_concurre
             for e in instance.all_logs(result.run_id)
             if e.dagster_event and e.dagster_event.event_type_value == "ASSET_MATERIALIZATION"
         ]
-        metadata = {k: v.value for k, v in event.dagster_event.materialization.metadata.items()}
+        materialization = event.dagster_event.materialization
+        # The scaled-out job is a way to run the one sync asset, not an asset of its own.
+        assert materialization.asset_key == dg.AssetKey(names.SYNC_ASSET)
+        metadata = {k: v.value for k, v in materialization.metadata.items()}
     return steps, metadata
 
 
@@ -68,8 +68,7 @@ def test_ranges_run_in_parallel_processes_and_sync_every_product_once(
         # Same-titled new products in three ranges at once: they all want one handle.
         catalog.mutate("title", ids=[40, 140, 240], value=SAME_TITLE)
         steps, metadata = run_partitioned_job(catalog, empty_store, monkeypatch)
-        assert {s for s in steps if s.startswith("synced_products_partitioned.sync_id_range")}
-        assert len([s for s in steps if "sync_id_range" in s]) == 3
+        assert len([s for s in steps if s.startswith("sync_id_range_op[")]) == 3
         assert metadata["ranges"] == 3
         assert metadata["created"] == 300 and metadata["errors"] == 0
         ours = assert_store_matches(store, catalog)
@@ -107,7 +106,7 @@ def test_a_create_refused_for_a_handle_another_range_just_took_is_planned_again(
         original = MedusaResource.write_products
         raced = []
 
-        def write_after_another_range(self, creates, updates, on_batch=None):
+        def write_after_another_range(self, creates, updates, *args, **kwargs):
             if creates and not raced:
                 options = [{"title": "Default", "values": ["Default Option"]}]
                 raced.append(
@@ -121,14 +120,15 @@ def test_a_create_refused_for_a_handle_another_range_just_took_is_planned_again(
                         },
                     )
                 )
-            return original(self, creates, updates, on_batch)
+            return original(self, creates, updates, *args, **kwargs)
 
         monkeypatch.setattr(MedusaResource, "write_products", write_after_another_range)
-        report = sync_id_range(
-            IdRange(lo=1, hi=100),
+        report = sync_scope(
+            SyncScope(id_range=IdRange(lo=1, hi=100)),
             DummyJSONResource(base_url=catalog.base_url),
             medusa,
-        )
+            SyncOptions(),
+        ).report
         assert raced
         assert report.handle_replans == 1
         assert (report.created, report.errors) == (20, 0)
@@ -160,8 +160,23 @@ def test_a_long_run_of_handles_other_ranges_took_is_skipped_in_few_rounds(empty_
     with CatalogServer(seed=42, count=20) as catalog:
         catalog.mutate("title", ids=[3], value=SAME_TITLE)
         medusa = MedusaResource(backend_url=empty_store.backend_url, api_key=empty_store.api_key)
-        report = sync_id_range(
-            IdRange(lo=1, hi=100), DummyJSONResource(base_url=catalog.base_url), medusa
-        )
+        report = sync_scope(
+            SyncScope(id_range=IdRange(lo=1, hi=100)),
+            DummyJSONResource(base_url=catalog.base_url),
+            medusa,
+            SyncOptions(),
+        ).report
     assert (report.created, report.errors) == (20, 0)
     assert store.ours(FIELDS)[3]["handle"] == "same-title-in-every-range-45"
+
+
+def test_a_scaled_out_dry_run_writes_nothing(empty_store, store, monkeypatch):
+    """Dry run is a mode of the scaled-out sync too: no products, no categories, no stock
+    location (beyond the shop's own), yet the counts say what it would do."""
+    locations = store.get("/admin/stock-locations", fields="id")["stock_locations"]
+    with CatalogServer(seed=42, count=120) as catalog:
+        _, metadata = run_partitioned_job(catalog, empty_store, monkeypatch, dry_run=True)
+    assert metadata["created"] == 120 and metadata["dry_run"] is True
+    assert store.ours() == {}
+    assert store.get("/admin/product-categories", limit=1)["count"] == 0
+    assert store.get("/admin/stock-locations", fields="id")["stock_locations"] == locations

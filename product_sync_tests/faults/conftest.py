@@ -29,6 +29,7 @@ import pytest
 from devstack.catalog.server import CatalogServer
 from devstack.stack import Stack, StackInfo
 from product_sync.core.handles import base_handle
+from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 from product_sync_tests.conftest import REPO_ROOT
@@ -211,14 +212,17 @@ def run_sync(empty_store: StackInfo, source: CatalogServer, matrix: MatrixRow, m
     ) -> FaultRun:
         if api_key is not None:
             monkeypatch.setenv(KEY_ENV, api_key)
+        medusa = dict(medusa or {})
+        switches = {k: medusa.pop(k) for k in list(medusa) if k in SyncSettings.model_fields}
         resources = {
+            "sync_settings": SyncSettings(**switches),
             "dummyjson": DummyJSONResource(
                 base_url=source.base_url, **{**FAST_RETRIES, **(dummyjson or {})}
             ),
             "medusa": MedusaResource(
                 backend_url=empty_store.backend_url,
                 api_key=dg.EnvVar(KEY_ENV),
-                **{**FAST_RETRIES, **(medusa or {})},
+                **{**FAST_RETRIES, **medusa},
             ),
         }
         matrix.current.runs += 1

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from product_sync.names import STOCK_LOCATION_NAME
 from product_sync.resources.http import JSONClient, TransientError
 from product_sync_tests.faults.conftest import (
     assert_converged,
@@ -109,6 +110,14 @@ def test_medusa_killed(point, run_sync, store, source, stack, empty_store, matri
     matrix.scenario = f"medusa SIGKILL: {point.name} ({point.mode})"
     killer = Killer(point, empty_store.backend_url, stack)
     killer.install(monkeypatch)
+    if point.path == "/admin/stock-locations":
+        # The dev store's shop has the location already; a store without it makes the
+        # run create one (and link it), which is where this point kills.
+        (location,) = store.get("/admin/stock-locations", name=STOCK_LOCATION_NAME, fields="id")[
+            "stock_locations"
+        ]
+        deleted = store.session.delete(f"{store.url}/admin/stock-locations/{location['id']}")
+        assert deleted.ok, deleted.text
     if point.warm:
         assert run_sync(medusa=MEDUSA).success
         source.mutate("price", ids=list(range(1, 21)))

@@ -2,16 +2,17 @@
 the repo's dagster.yaml) -> sync_job against the local catalog server and the real local
 Medusa store -> the new price in the store and the run's numbers in GET /sync/status.
 
+Also: deliveries are remembered in Dagster's run storage, so a delivery replayed to a
+restarted webhook service gets the first run back; bad and old signatures are refused.
+Deliveries are signed by the ``standardwebhooks`` package, as a sender would sign them.
+
 Needs the dev stack (the ``medusa_stack``/``empty_store`` fixtures start or reuse it).
-Takes about a minute: Dagster's start, then three queued runs of a few seconds each.
+Takes about a minute and a half: Dagster's start, then four queued runs of a few seconds each.
 """
 
 import contextlib
-import hashlib
-import hmac
 import json
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -26,6 +27,9 @@ from typing import Any
 import pytest
 import requests
 import yaml
+
+from product_sync import names
+from product_sync_tests.webhook.sender import new_delivery_id, new_secret, signed_headers
 
 pytestmark = pytest.mark.e2e
 
@@ -189,10 +193,8 @@ def dagster(medusa_stack, catalog, tmp_path_factory) -> Iterator[dict[str, Any]]
             service.stop()
 
 
-@pytest.fixture(scope="module")
-def webhook(dagster, tmp_path_factory) -> Iterator[dict[str, Any]]:
+def start_webhook(dagster: dict[str, Any], secret: str, logs: Path) -> dict[str, Any]:
     """The service as operators start it: the console script, configured by env."""
-    secret = secrets.token_hex(32)
     port = free_port()
     env = {
         **os.environ,
@@ -201,12 +203,17 @@ def webhook(dagster, tmp_path_factory) -> Iterator[dict[str, Any]]:
         "WEBHOOK_PORT": str(port),
         "DAGSTER_GRAPHQL_URL": dagster["graphql_url"],
     }
-    for name in ("WEBHOOK_SECRET_PREVIOUS", "DAGSTER_UI_URL", "DAGSTER_CODE_LOCATION"):
+    for name in (
+        "WEBHOOK_SECRET_PREVIOUS",
+        "DAGSTER_UI_URL",
+        "DAGSTER_CODE_LOCATION",
+        "WEBHOOK_PUBLIC_URL",
+    ):
         env.pop(name, None)
-    env.pop("WEBHOOK_PUBLIC_URL", None)
     script = BIN / "product-sync-webhook"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "product_sync.webhook"]
-    service = start("webhook", command, env, tmp_path_factory.mktemp("webhook"))
+    logs.mkdir(parents=True, exist_ok=True)
+    service = start("webhook", command, env, logs)
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:
@@ -214,32 +221,60 @@ def webhook(dagster, tmp_path_factory) -> Iterator[dict[str, Any]]:
 
     try:
         wait_until("the webhook service", ready, [service, *dagster["services"]], 60)
-        yield {"url": url, "secret": secret, "service": service}
-    finally:
+    except BaseException:
         service.stop()
-        assert secret not in service.log.read_text(errors="replace"), "the secret was logged"
+        raise
+    return {"url": url, "secret": secret, "service": service}
+
+
+def stop_webhook(webhook: dict[str, Any]) -> None:
+    webhook["service"].stop()
+    log = webhook["service"].log.read_text(errors="replace")
+    assert webhook["secret"].removeprefix("whsec_") not in log, "the secret was logged"
+
+
+@pytest.fixture(scope="module")
+def webhook(dagster, tmp_path_factory) -> Iterator[dict[str, Any]]:
+    service = start_webhook(dagster, new_secret(), tmp_path_factory.mktemp("webhook"))
+    try:
+        yield service
+    finally:
+        stop_webhook(service)
+
+
+def post_delivery(webhook: dict[str, Any], body: bytes, headers: dict[str, str]):
+    return requests.post(
+        f"{webhook['url']}/webhooks/product-update", data=body, headers=headers, timeout=30
+    )
 
 
 def deliver(webhook: dict[str, Any], product_ids: list[int]) -> dict[str, Any]:
     body = json.dumps({"product_ids": product_ids}).encode()
-    timestamp = str(int(time.time()))
-    digest = hmac.new(
-        webhook["secret"].encode(), timestamp.encode() + b"." + body, hashlib.sha256
-    ).hexdigest()
-    response = requests.post(
-        f"{webhook['url']}/webhooks/product-update",
-        data=body,
-        headers={
-            "Content-Type": "application/json",
-            "X-Webhook-Timestamp": timestamp,
-            "X-Webhook-Signature": f"sha256={digest}",
-        },
-        timeout=30,
-    )
+    response = post_delivery(webhook, body, signed_headers(webhook["secret"], body))
     assert response.status_code == 202, response.text
     answer = response.json()
     assert answer["product_ids"] == sorted(set(product_ids))
     return answer
+
+
+def dagster_runs(dagster: dict[str, Any], run_filter: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs as Dagster itself lists them (not through the webhook service)."""
+    query = """
+    query Runs($filter: RunsFilter!) {
+      runsOrError(filter: $filter) {
+        __typename
+        ... on Runs { results { runId jobName status tags { key value } } }
+      }
+    }"""
+    response = requests.post(
+        dagster["graphql_url"],
+        json={"query": query, "variables": {"filter": run_filter}},
+        timeout=30,
+    )
+    response.raise_for_status()
+    result = response.json()["data"]["runsOrError"]
+    assert result["__typename"] == "Runs", result
+    return result["results"]
 
 
 def wait_for_run(answer: dict[str, Any], dagster: dict[str, Any]) -> dict[str, Any]:
@@ -316,3 +351,54 @@ def test_signed_webhook_syncs_the_product_into_the_store(empty_store, catalog, d
         f"runs/{update['run_id']}"
     )
     print(f"webhook e2e: {time.monotonic() - started:.1f} s after Dagster was up")
+
+
+def test_a_delivery_replayed_after_a_restart_returns_the_first_run(medusa_stack, dagster, tmp_path):
+    secret = new_secret()
+    body = json.dumps({"product_ids": [9]}).encode()
+    delivery_id = new_delivery_id()
+    headers = signed_headers(secret, body, delivery_id=delivery_id)
+
+    first_service = start_webhook(dagster, secret, tmp_path / "first")
+    try:
+        # Refused: a signature over other bytes, another secret, an old delivery.
+        for refused, code in (
+            (signed_headers(secret, b'{"product_ids": [10]}', delivery_id=delivery_id), None),
+            (signed_headers(new_secret(), body, delivery_id=delivery_id), None),
+            (signed_headers(secret, body, timestamp=int(time.time()) - 600), "stale_timestamp"),
+            ({k: v for k, v in headers.items() if k != "webhook-signature"}, "missing_signature"),
+        ):
+            response = post_delivery(first_service, body, refused)
+            assert response.status_code == 401, response.text
+            assert response.json()["error"] == (code or "invalid_signature")
+        first = post_delivery(first_service, body, headers)
+        assert first.status_code == 202, first.text
+        assert first.json()["duplicate"] is False
+    finally:
+        stop_webhook(first_service)
+
+    # A new process: nothing of the first one's memory survives, Dagster's storage does.
+    second_service = start_webhook(dagster, secret, tmp_path / "second")
+    try:
+        replayed = post_delivery(second_service, body, headers)
+        assert replayed.status_code == 202, replayed.text
+        assert replayed.json()["run_id"] == first.json()["run_id"]
+        assert replayed.json()["duplicate"] is True
+        # The sender's retry, signed anew, is the same delivery too.
+        retried = post_delivery(
+            second_service, body, signed_headers(secret, body, delivery_id=delivery_id)
+        )
+        assert (retried.json()["run_id"], retried.json()["duplicate"]) == (
+            first.json()["run_id"],
+            True,
+        )
+        runs = dagster_runs(dagster, {"tags": [{"key": names.DELIVERY_TAG, "value": delivery_id}]})
+        assert [run["runId"] for run in runs] == [first.json()["run_id"]]
+        (run,) = runs
+        tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+        assert run["jobName"] == names.SYNC_JOB
+        assert names.SYNC_QUEUE_TAG.items() <= tags.items()
+        assert tags[names.PRODUCT_IDS_TAG] == "9"
+        wait_for_run(replayed.json(), dagster)
+    finally:
+        stop_webhook(second_service)

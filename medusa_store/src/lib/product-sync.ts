@@ -1,16 +1,23 @@
 /**
  * Server-side client of the product_sync webhook service (product_sync/webhook, see
- * docs/webhook.md), used by the admin routes under /admin/product-sync. The HMAC secret
- * stays in the store's environment: the browser only ever talks to the admin routes.
+ * docs/webhook.md), used by the admin routes under /admin/product-sync. The secret stays in
+ * the store's environment: the browser only ever talks to the admin routes.
+ *
+ * Deliveries are signed the Standard Webhooks way (https://www.standardwebhooks.com/), with
+ * node's own crypto: the scheme is one HMAC, not worth a dependency.
  *
  * Environment:
  *   PRODUCT_SYNC_WEBHOOK_URL  base URL of the service, default http://127.0.0.1:8787
- *   WEBHOOK_SECRET            the service's HMAC key (needed to request a sync)
+ *   WEBHOOK_SECRET            the service's secret, whsec_<base64> (needed to request a sync)
  */
-import { createHmac } from "node:crypto"
+import { createHmac, randomUUID } from "node:crypto"
 
 export const DEFAULT_WEBHOOK_URL = "http://127.0.0.1:8787"
 const REQUEST_TIMEOUT_MS = 10_000
+const SECRET_PREFIX = "whsec_"
+// The service refuses shorter keys (the standard's advice: 24 to 64 random bytes).
+const MIN_KEY_BYTES = 24
+const BASE64 = /^[A-Za-z0-9+/]*$/
 
 /** An error the admin routes answer as `{ error, message }` with `status`. */
 export class SyncServiceError extends Error {
@@ -38,10 +45,45 @@ export function webhookBaseUrl(): string {
   return (process.env.PRODUCT_SYNC_WEBHOOK_URL || DEFAULT_WEBHOOK_URL).replace(/\/+$/, "")
 }
 
-/** `sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`, the service's signature header. */
-export function signDelivery(secret: string, timestamp: string, body: string): string {
-  const digest = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")
-  return `sha256=${digest}`
+/** The HMAC key of a `whsec_<base64>` secret; a 503 that says what is wrong otherwise
+ * (never quoting the secret). */
+export function secretKey(secret: string): Buffer {
+  const problem = (what: string) =>
+    new SyncServiceError(
+      503,
+      "sync_not_configured",
+      `WEBHOOK_SECRET in the store's environment ${what}; it must be the product sync ` +
+        "service's secret, whsec_<base64>"
+    )
+  if (!secret.startsWith(SECRET_PREFIX)) {
+    throw problem(`does not start with ${SECRET_PREFIX}`)
+  }
+  // Padding is optional, as for the service.
+  const encoded = secret.slice(SECRET_PREFIX.length).replace(/=+$/, "")
+  if (!BASE64.test(encoded) || encoded.length % 4 === 1) {
+    throw problem(`is not valid base64 after ${SECRET_PREFIX}`)
+  }
+  const key = Buffer.from(encoded, "base64")
+  if (key.length < MIN_KEY_BYTES) {
+    throw problem(`is too short (a ${key.length}-byte key, at least ${MIN_KEY_BYTES} needed)`)
+  }
+  return key
+}
+
+/** The three Standard Webhooks headers of `body`, delivered as `id` at `timestamp` (unix
+ * seconds): `webhook-signature` is `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`. */
+export function signDelivery(
+  key: Buffer,
+  id: string,
+  timestamp: number,
+  body: string
+): Record<string, string> {
+  const signature = createHmac("sha256", key).update(`${id}.${timestamp}.${body}`).digest("base64")
+  return {
+    "webhook-id": id,
+    "webhook-timestamp": String(timestamp),
+    "webhook-signature": `v1,${signature}`,
+  }
 }
 
 /** The last `limit` runs of the sync, as the service's `GET /sync/status` returns them. */
@@ -64,15 +106,16 @@ export async function requestFullSync(): Promise<QueuedSync> {
         "product sync service for a run"
     )
   }
+  const key = secretKey(secret)
   const body = "{}"
-  const timestamp = String(Math.floor(Date.now() / 1000))
+  // Every click is a new request for a sync, so a new delivery id.
+  const id = `medusa-admin-${randomUUID()}`
   const { status, payload } = await callService("/webhooks/product-update", {
     method: "POST",
     body,
     headers: {
       "Content-Type": "application/json",
-      "X-Webhook-Timestamp": timestamp,
-      "X-Webhook-Signature": signDelivery(secret, timestamp, body),
+      ...signDelivery(key, id, Math.floor(Date.now() / 1000), body),
     },
   })
   if (status !== 202 || typeof payload.run_id !== "string") {

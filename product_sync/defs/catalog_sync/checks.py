@@ -6,22 +6,19 @@ checks there are.
 
 import dagster as dg
 
+from product_sync import names
 from product_sync.core import audit
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.mapping import source_id_of
 from product_sync.core.planning import ProductIndex
+from product_sync.defs.catalog_sync.metadata import table
+from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
-from product_sync.sync import (
-    CategoryMap,
-    SyncReport,
-    known_images,
-    plan_against_store,
-    stock_plan,
-)
+from product_sync.sync import CategoryMap, SyncReport, known_images, plan_against_store, stock_plan
 
-ASSET = "synced_products"
+ASSET = names.SYNC_ASSET
 CHECK_FIELDS = INDEX_FIELDS + ",categories.id"
-INPUTS = ["dummyjson_products", "category_map"]
+INPUTS = [names.SOURCE_ASSET, names.CATEGORY_ASSET]
 
 SPECS = [
     dg.AssetCheckSpec(
@@ -81,21 +78,21 @@ SPECS = [
 @dg.multi_asset_check(
     specs=SPECS,
     ins={
-        "synced_products": dg.AssetIn("synced_products"),
-        "dummyjson_products": dg.AssetIn("dummyjson_products"),
-        "category_map": dg.AssetIn("category_map"),
+        "synced_products": dg.AssetIn(names.SYNC_ASSET),
+        "dummyjson_products": dg.AssetIn(names.SOURCE_ASSET),
     },
 )
 def synced_products_checks(
     synced_products: SyncReport,
     dummyjson_products: SourceCatalog,
-    category_map: CategoryMap,
     medusa: MedusaResource,
+    sync_settings: SyncSettings,
 ):
     """A product missing after a failed batch is reported (ERROR) without failing the run:
     the brief keeps runs green unless the whole job fails. Duplicates and wrong prices
     are bad data, so those checks block. A dry run wrote nothing, so its findings are
-    only warnings."""
+    only warnings. The checks only read: a missing stock location fails the stock check
+    rather than being created here."""
     prefix = medusa.external_id_prefix
     listing = list(medusa.iter_owned(prefix, CHECK_FIELDS))
     source = dummyjson_products.products
@@ -116,12 +113,14 @@ def synced_products_checks(
             asset_key=ASSET,
             passed=finding.passed,
             severity=severity,
-            metadata={**finding.metadata(), **extra},
+            metadata={**_offenders(finding), **extra},
         )
 
     index = ProductIndex.build(prefix, filter(None, (indexed_product(prefix, p) for p in listing)))
     # Archives are left out: whether they happen depends on the run's guardrail setting.
     sales_channel_id = medusa.default_sales_channel_id()
+    # The links the sync planned with, categories it created this run included.
+    category_map = CategoryMap(ids=synced_products.category_ids)
     plan = plan_against_store(
         dummyjson_products,
         category_map,
@@ -130,7 +129,9 @@ def synced_products_checks(
         sales_channel_id=sales_channel_id,
         max_archive_fraction=0.0,
         # The copies the store holds are the ones the sync linked: no need to fetch again.
-        images=known_images(index) if medusa.upload_images else None,
+        images=known_images(index) if sync_settings.upload_images else None,
+        shipping_profile_id=medusa.shipping_profile_id(sync_settings.shipping_profile),
+        allow_backorder=sync_settings.allow_backorder,
     )
     # Records refused at planning (a SKU or barcode another record holds) are quarantined,
     # not missing: they count below as quarantined, not against presence or prices.
@@ -149,8 +150,17 @@ def synced_products_checks(
     yield result("prices_match_source", audit.prices_match(prefix, source, listing))
     pending = [w.source_id for w in plan.creates + plan.updates]
     yield result("idempotent", audit.finding(pending), **plan.counts())
-    if medusa.sync_stock:
-        location_id = medusa.ensure_stock_location(medusa.stock_location_name, sales_channel_id)
+    locations = (
+        medusa.stock_locations(medusa.stock_location_name) if sync_settings.sync_stock else []
+    )
+    if sync_settings.sync_stock and not locations:
+        yield result(
+            "stock_matches_source",
+            audit.finding([medusa.stock_location_name]),
+            no_stock_location=1,
+        )
+    elif sync_settings.sync_stock:
+        location_id = locations[0]["id"]
         # The listing above was read after the sync and names each variant's item.
         items = {
             source_id: product.inventory_item_id
@@ -167,3 +177,12 @@ def synced_products_checks(
         audit.finding([q.source_id for q in dummyjson_products.quarantined] + sorted(refused)),
         severity=dg.AssetCheckSeverity.WARN,
     )
+
+
+def _offenders(finding: audit.Finding) -> dict[str, object]:
+    """The count, and the first offenders as a table the UI can read."""
+    shown = finding.offending[: audit.MAX_LISTED]
+    return {
+        "count": finding.count,
+        "offending": table([("offending", "string")], ({"offending": str(o)} for o in shown)),
+    }

@@ -7,8 +7,13 @@ import os
 
 import dagster as dg
 
+from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DEFAULT_BASE_URL, DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").lower() in ("1", "true", "yes")
 
 
 def build_resources() -> dict[str, dg.ConfigurableResource]:
@@ -21,7 +26,11 @@ def build_resources() -> dict[str, dg.ConfigurableResource]:
         "medusa": MedusaResource(
             backend_url=dg.EnvVar("MEDUSA_BACKEND_URL"),
             api_key=dg.EnvVar("MEDUSA_API_KEY"),
-            upload_images=os.environ.get("PRODUCT_SYNC_UPLOAD_IMAGES", "").lower()
-            in ("1", "true", "yes"),
         ),
+        "sync_settings": SyncSettings(upload_images=_flag("PRODUCT_SYNC_UPLOAD_IMAGES")),
     }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources())

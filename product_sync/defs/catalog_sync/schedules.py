@@ -9,17 +9,17 @@ import dagster as dg
 from product_sync import names
 
 # dagster.yaml limits runs carrying this tag to one at a time (queued, never concurrent).
-SYNC_CONCURRENCY_TAG = {"product_sync/sync": "catalog"}
+SYNC_CONCURRENCY_TAG = names.SYNC_QUEUE_TAG
 
 sync_job = dg.define_asset_job(
-    "sync_job",
-    selection=dg.AssetSelection.groups("catalog_sync"),
+    names.SYNC_JOB,
+    selection=dg.AssetSelection.groups(names.CATALOG_GROUP),
     description="Sync the DummyJSON catalog into the Medusa store.",
     tags=names.SYNC_JOB_TAGS,
 )
 
 daily_sync_schedule = dg.ScheduleDefinition(
-    name="daily_sync_schedule",
+    name=names.DAILY_SCHEDULE,
     job=sync_job,
     cron_schedule="0 0 * * *",
     execution_timezone=os.environ.get("PRODUCT_SYNC_TIMEZONE", "UTC"),

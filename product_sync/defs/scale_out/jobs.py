@@ -1,33 +1,149 @@
-"""`sync_partitioned_job`: the scaled-out sync on the multiprocess executor.
+"""`sync_partitioned_job`: the same sync, scaled out by source-id range.
 
-Each range is one step, run in its own process, at most `max_concurrent` at a time
-(PRODUCT_SYNC_MAX_CONCURRENT, default 2 on this 2-core kind of machine; editable per run in
-the launchpad: `execution.config.max_concurrent`). It carries the same one-at-a-time tag as
-`sync_job`, so the two never write the store at the same time.
+    id_ranges_op ──(one dynamic output per range)──> sync_id_range_op ×N ──> combine_ranges
+
+Each range runs every step of the engine (`product_sync.sync.sync_scope`) for its ids
+only, so memory per process follows the range size, not the catalog's. The ranges run in
+parallel on the job's executor (`multiprocess_executor` here, one process per range, at
+most `max_concurrent` at a time — PRODUCT_SYNC_MAX_CONCURRENT, default 2 on this 2-core
+kind of machine; `k8s_job_executor` / `celery_executor` elsewhere, see docs/scale-out.md).
+The job records its result as a materialization of `synced_products`: it is a way to run
+that asset's sync, not a second asset for the same store. It carries the same
+one-at-a-time tag as `sync_job`, so the two never write the store at the same time.
 """
 
 import os
 
 import dagster as dg
+from pydantic import BaseModel, Field
 
 from product_sync import names
-from product_sync.defs.scale_out.assets import GROUP
+from product_sync.core.catalog import SourceCatalog
+from product_sync.core.ranges import IdRange, id_ranges
+from product_sync.defs.catalog_sync.metadata import admin_products_url, table
+from product_sync.defs.catalog_sync.settings import SyncSettings
+from product_sync.resources.dummyjson import DummyJSONResource
+from product_sync.resources.medusa import MedusaResource
+from product_sync.sync import SyncReport, SyncScope, build_category_map, sync_scope
 
+DEFAULT_RANGE_SIZE = int(os.environ.get("PRODUCT_SYNC_RANGE_SIZE", "10000"))
 MAX_CONCURRENT = int(os.environ.get("PRODUCT_SYNC_MAX_CONCURRENT", "2"))
 
-sync_partitioned_job = dg.define_asset_job(
-    "sync_partitioned_job",
-    selection=dg.AssetSelection.groups(GROUP),
+
+class RangesConfig(dg.Config):
+    range_size: int = Field(
+        default=DEFAULT_RANGE_SIZE, gt=0, description="source ids per range (part)"
+    )
+    ranges: int = Field(default=0, ge=0, description="number of ranges instead (0: by range_size)")
+    dry_run: bool = Field(default=False, description="Plan and report, write nothing anywhere.")
+    max_archive_fraction: float = Field(
+        default=0.2, ge=0, le=1, description="Per range: archive nothing above this share."
+    )
+
+
+class RangeTask(BaseModel):
+    id_range: IdRange
+    dry_run: bool
+    max_archive_fraction: float
+
+
+@dg.op(out=dg.DynamicOut(RangeTask))
+def id_ranges_op(
+    context: dg.OpExecutionContext,
+    config: RangesConfig,
+    dummyjson: DummyJSONResource,
+    medusa: MedusaResource,
+    sync_settings: SyncSettings,
+):
+    """Draw the ranges up to the source's highest id, and create once what ranges running
+    side by side would otherwise each create (the stock location, which Medusa does not
+    keep unique by name; the source's listed categories). A dry run creates nothing."""
+    max_id = dummyjson.max_id()
+    ranges = id_ranges(max_id, config.range_size, config.ranges)
+    if not config.dry_run:
+        if sync_settings.sync_stock:
+            channel = medusa.default_sales_channel_id()
+            medusa.ensure_stock_location(medusa.stock_location_name, channel)
+        categories = build_category_map(SourceCatalog(), dummyjson, medusa)
+        context.log.info(f"{len(categories.ids)} categories ready")
+    context.log.info(f"{len(ranges)} ranges up to id {max_id}: {', '.join(r.key for r in ranges)}")
+    for id_range in ranges:
+        task = RangeTask(
+            id_range=id_range,
+            dry_run=config.dry_run,
+            max_archive_fraction=config.max_archive_fraction,
+        )
+        yield dg.DynamicOutput(task, mapping_key=id_range.mapping_key)
+
+
+@dg.op
+def sync_id_range_op(
+    context: dg.OpExecutionContext,
+    task: RangeTask,
+    dummyjson: DummyJSONResource,
+    medusa: MedusaResource,
+    sync_settings: SyncSettings,
+) -> SyncReport:
+    """Sync the products of one source-id range, every step of the engine."""
+    options = sync_settings.options(
+        dry_run=task.dry_run, max_archive_fraction=task.max_archive_fraction
+    )
+    outcome = sync_scope(
+        SyncScope(id_range=task.id_range), dummyjson, medusa, options, warn=context.log.warning
+    )
+    context.add_output_metadata(outcome.report.numbers())
+    return outcome.report
+
+
+@dg.op
+def combine_ranges(
+    context: dg.OpExecutionContext, reports: list[SyncReport], medusa: MedusaResource
+) -> SyncReport:
+    """The ranges' sum, recorded as a materialization of `synced_products`."""
+    reports = sorted(reports, key=lambda r: int(r.scope.split("-")[0]))
+    total = SyncReport.combine(reports)
+    context.log_event(
+        dg.AssetMaterialization(
+            asset_key=names.SYNC_ASSET,
+            description=f"{names.SCALE_OUT_JOB}: {len(reports)} ranges",
+            metadata={
+                **total.numbers(),
+                "ranges": len(reports),
+                "dagster/row_count": total.created + total.updated + total.unchanged,
+                "by_range": table(
+                    [
+                        ("range", "string"),
+                        ("products", "int"),
+                        ("created", "int"),
+                        ("updated", "int"),
+                        ("errors", "int"),
+                        ("duration_s", "float"),
+                        ("products_per_s", "float"),
+                    ],
+                    (r.model_dump() | {"range": r.scope} for r in reports),
+                ),
+                "store": admin_products_url(medusa.backend_url),
+            },
+        )
+    )
+    return total
+
+
+@dg.job(
+    name=names.SCALE_OUT_JOB,
     description="Sync the catalog range by range, ranges in parallel processes (100k+).",
     tags=names.SCALE_OUT_JOB_TAGS,
     executor_def=dg.multiprocess_executor,
     config={"execution": {"config": {"max_concurrent": MAX_CONCURRENT}}},
 )
+def sync_partitioned_job():
+    combine_ranges(id_ranges_op().map(sync_id_range_op).collect())
 
 
 def reconstruct_sync_partitioned_job() -> dg.JobDefinition:
-    """For `dg.reconstructable`: the job as the code location defines it (step processes
-    load it by this function's module path)."""
-    from product_sync.definitions import defs
+    """For `dg.reconstructable` (benchmarks, tests): the job with the environment's
+    resources, built without loading the whole code location."""
+    from product_sync.defs.catalog_sync.resources import build_resources
 
-    return defs.resolve_job_def("sync_partitioned_job")
+    defs = dg.Definitions(jobs=[sync_partitioned_job], resources=build_resources())
+    return defs.resolve_job_def(names.SCALE_OUT_JOB)

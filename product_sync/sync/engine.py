@@ -1,0 +1,190 @@
+"""The sync, once: read source → categories → index → plan against the store → write →
+stock → report. Every mode goes through here: the daily and targeted syncs (the four
+assets, one step each: `read_source`, `plan_category_map`, `read_index`, `sync_products`)
+and each range of a scaled-out sync (`sync_scope`, all steps in one op). A dry run takes
+the same path and stops before the first write.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from product_sync.core.catalog import SourceCatalog
+from product_sync.core.mapping import external_id
+from product_sync.core.planning import ProductIndex, SyncPlan
+from product_sync.resources.dummyjson import DummyJSONResource
+from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
+from product_sync.sync.categories import CategoryMap, apply_category_map, plan_category_map
+from product_sync.sync.images import ImageReport, known_images, resolve_images
+from product_sync.sync.planning import MAX_HANDLE_ROUNDS, plan_against_store
+from product_sync.sync.report import SyncReport
+from product_sync.sync.scope import SyncScope, read_index, read_source
+from product_sync.sync.stock import read_stock_ahead, stock_items, sync_stock
+from product_sync.sync.writing import write_plan
+
+Warn = Callable[[str], None]
+WARNINGS_SHOWN = 20
+
+# A range's index holds only its own products, so the handles other ranges gave to
+# same-titled products are unknown to it, and in a 100k catalog one title can have dozens
+# (`…-bike`, `…-bike-1` … `…-bike-40`): each handle found taken brings its next 20
+# candidates into the same question, so a few rounds settle even long runs of suffixes.
+RANGE_PLANNING = {"rounds": 8, "probe_width": 20}
+WHOLE_PLANNING = {"rounds": MAX_HANDLE_ROUNDS, "probe_width": 0}
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    dry_run: bool = False
+    max_archive_fraction: float = 0.2
+    sync_stock: bool = True
+    upload_images: bool = False
+    shipping_profile: str | None = None  # an id or a name; None: the store's default
+    allow_backorder: bool = False
+
+
+@dataclass
+class SyncOutcome:
+    report: SyncReport
+    plan: SyncPlan
+    categories: CategoryMap
+
+
+def sync_products(
+    catalog: SourceCatalog,
+    categories: CategoryMap,
+    index: ProductIndex,
+    dummyjson: DummyJSONResource,
+    medusa: MedusaResource,
+    options: SyncOptions,
+    *,
+    scope: SyncScope | None = None,
+    warn: Warn = lambda _: None,
+) -> SyncOutcome:
+    """Make the store match `catalog` (the steps after the reads)."""
+    started = time.time()
+    requests_before, retries_before = medusa.requests_made, medusa.retries_made
+    scope = scope or SyncScope()
+    if categories.pending and not options.dry_run:
+        categories = apply_category_map(categories, medusa)
+    for slug, why in list(categories.failed.items())[:WARNINGS_SHOWN]:
+        warn(f"category {slug!r} not synced: {why}")
+    stock_wanted = options.sync_stock and not options.dry_run
+    with ThreadPoolExecutor(max_workers=1) as background:
+        # The stock location and the index's levels do not depend on the product writes:
+        # read them while the products are planned and written.
+        ahead = read_stock_ahead(catalog, index, medusa, background) if stock_wanted else None
+        sales_channel_id = medusa.default_sales_channel_id()
+        images = _images(catalog, index, dummyjson, medusa, options, warn)
+        shipping_profile_id = medusa.shipping_profile_id(options.shipping_profile)
+        planning = RANGE_PLANNING if scope.id_range is not None else WHOLE_PLANNING
+
+        def plan(of: SourceCatalog, against: ProductIndex, archive_fraction: float) -> SyncPlan:
+            return plan_against_store(
+                of,
+                categories,
+                against,
+                medusa,
+                sales_channel_id=sales_channel_id,
+                max_archive_fraction=archive_fraction,
+                images=images.resolved if images else None,
+                shipping_profile_id=shipping_profile_id,
+                allow_backorder=options.allow_backorder,
+                **planning,
+            )
+
+        def replan(source_ids: set[int]) -> SyncPlan:
+            return plan(*_rescoped(catalog, source_ids, medusa), 0.0)
+
+        planned = plan(catalog, index, options.max_archive_fraction)
+        for item in planned.quarantined[:WARNINGS_SHOWN]:
+            warn(f"quarantined source product {item.source_id}: {item.reason}")
+        if planned.archive_blocked_reason:
+            warn(planned.archive_blocked_reason)
+        written: dict[str, str] = {}
+        report = write_plan(
+            planned, medusa, replan, dry_run=options.dry_run, inventory_items=written
+        )
+        if stock_wanted:
+            items = stock_items(catalog, index, planned, written)
+            stock = sync_stock(catalog, medusa, sales_channel_id, items, ahead)
+            if stock.error:
+                warn(f"stock levels not synced: {stock.error}")
+            report.stock_updated, report.stock_error = stock.stock_updated, stock.error
+    for detail in report.error_details[:WARNINGS_SHOWN]:
+        warn(f"write failed for {detail['ids']}: {detail['message']}")
+    report.scope = scope.key
+    report.products = catalog.product_count
+    report.quarantined += len(catalog.quarantined)
+    report.consistent = catalog.consistent
+    report.category_ids = dict(categories.ids)
+    report.categories_created = len(categories.created)
+    report.categories_renamed = len(categories.renamed)
+    report.categories_failed = len(categories.failed) + (1 if categories.error else 0)
+    if images is not None:
+        report.images_uploaded, report.images_reused = images.uploaded, images.reused
+        report.images_failed = images.failed
+    report.pages_fetched = catalog.pages_fetched
+    report.http_requests = catalog.http_requests + medusa.requests_made - requests_before
+    report.retries = catalog.retries + medusa.retries_made - retries_before
+    return SyncOutcome(report=report.finish(started), plan=planned, categories=categories)
+
+
+def sync_scope(
+    scope: SyncScope,
+    dummyjson: DummyJSONResource,
+    medusa: MedusaResource,
+    options: SyncOptions,
+    *,
+    warn: Warn = lambda _: None,
+) -> SyncOutcome:
+    """Every step for one scope, in one go (a range of a scaled-out sync)."""
+    started = time.time()
+    catalog = read_source(scope, dummyjson)
+    if not catalog.consistent:
+        warn(f"{scope.key}: the source changed while it was read; archiving is off for it")
+    categories = plan_category_map(catalog, dummyjson, medusa)
+    index = read_index(scope, medusa, catalog)
+    outcome = sync_products(
+        catalog, categories, index, dummyjson, medusa, options, scope=scope, warn=warn
+    )
+    outcome.report.finish(started)
+    return outcome
+
+
+def _images(
+    catalog: SourceCatalog,
+    index: ProductIndex,
+    dummyjson: DummyJSONResource,
+    medusa: MedusaResource,
+    options: SyncOptions,
+    warn: Warn,
+) -> ImageReport | None:
+    if not options.upload_images:
+        return None
+    if options.dry_run:  # upload nothing; plan with the copies the store already has
+        return ImageReport(resolved=known_images(index))
+    images = resolve_images(catalog, index, dummyjson, medusa)
+    for failure in images.failures[:WARNINGS_SHOWN]:
+        warn(f"image kept at its source URL: {failure}")
+    return images
+
+
+def _rescoped(
+    catalog: SourceCatalog, source_ids: set[int], medusa: MedusaResource
+) -> tuple[SourceCatalog, ProductIndex]:
+    """These products of the catalog, and the store's products of theirs as they are now:
+    a targeted plan (it never archives)."""
+    prefix = medusa.external_id_prefix
+    part = SourceCatalog(
+        products=[p for p in catalog.products_view if p.id in source_ids],
+        product_ids=sorted(source_ids),
+    )
+    rows = medusa.products_by_external_id(
+        (external_id(prefix, i) for i in sorted(source_ids)), fields=INDEX_FIELDS
+    )
+    found = (indexed_product(prefix, r) for r in sorted(rows, key=lambda r: r["id"]))
+    return part, ProductIndex.build(prefix, (f for f in found if f is not None))

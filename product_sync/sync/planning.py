@@ -1,0 +1,89 @@
+"""Planning against the live store: the pure plan (`core.planning.plan_sync`), then its
+creates checked against the store before anyone writes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from product_sync.core.catalog import SourceCatalog
+from product_sync.core.handles import base_handle
+from product_sync.core.images import StoredImage
+from product_sync.core.planning import PlannedWrite, ProductIndex, SyncPlan, plan_sync
+from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
+from product_sync.sync.categories import CategoryMap
+
+MAX_HANDLE_ROUNDS = 5
+
+
+def plan_against_store(
+    catalog: SourceCatalog,
+    categories: CategoryMap,
+    index: ProductIndex,
+    medusa: MedusaResource,
+    *,
+    sales_channel_id: str | None,
+    max_archive_fraction: float,
+    images: Mapping[str, StoredImage] | None = None,
+    shipping_profile_id: str | None = None,
+    allow_backorder: bool = False,
+    rounds: int = MAX_HANDLE_ROUNDS,
+    probe_width: int = 0,
+) -> SyncPlan:
+    """Plan, then check the plan's creates against the live store before anyone writes.
+
+    The index may be older than this moment (another run, a hand edit), so: any product
+    we would create that already exists under our external id joins the index and is
+    planned again as an update; any handle we would give a new product that another
+    product holds is marked taken and planned again. With `probe_width`, a handle found
+    taken also brings its next `probe_width` suffixes into the question, for callers that
+    expect long runs of them (a partition of a large catalog).
+    """
+    taken: set[str] = set()
+    plan = SyncPlan()
+    for _ in range(rounds):
+        plan = plan_sync(
+            catalog.products_view,
+            index,
+            categories.ids,
+            sales_channel_id=sales_channel_id,
+            taken_handles=taken,
+            full_catalog=catalog.full_catalog and catalog.consistent,
+            quarantined_ids=catalog.quarantined_ids,
+            max_archive_fraction=max_archive_fraction,
+            images=images,
+            shipping_profile_id=shipping_profile_id,
+            allow_backorder=allow_backorder,
+        )
+        if not plan.creates:
+            return plan
+        existing = medusa.products_by_external_id(
+            [c.external_id for c in plan.creates], fields=INDEX_FIELDS
+        )
+        if existing:
+            found = [indexed_product(index.external_id_prefix, p) for p in existing]
+            index = ProductIndex.build(
+                index.external_id_prefix,
+                [*index.products.values(), *index.duplicates, *(f for f in found if f)],
+            )
+            continue
+        clashes = medusa.handles_in_use(c.handle for c in plan.creates)
+        if not clashes:
+            return plan
+        if probe_width:
+            window = [
+                handle
+                for c in plan.creates
+                if c.handle in clashes
+                for handle in _next_handles(c, probe_width)
+            ]
+            clashes |= medusa.handles_in_use(window)
+        taken |= clashes
+    return plan
+
+
+def _next_handles(create: PlannedWrite, width: int) -> list[str]:
+    """The `width` handles after the one planned for `create` (`base`, `base-1`, …)."""
+    base = base_handle(create.source_id, create.payload["title"])
+    suffix = create.handle[len(base) + 1 :] if create.handle != base else "0"
+    start = int(suffix) + 1 if suffix.isdigit() else 1
+    return [f"{base}-{n}" for n in range(start, start + width)]
