@@ -107,6 +107,7 @@ def shelf():
 @dg.multi_asset_check(
     specs=[
         dg.AssetCheckSpec("prices_ok", asset="shelf", blocking=True),
+        dg.AssetCheckSpec("handles_ok", asset="shelf", blocking=True),
         dg.AssetCheckSpec("titles_ok", asset="shelf"),
     ]
 )
@@ -117,6 +118,21 @@ def shelf_checks(shelf):
         asset_key="shelf",
         passed=False,
         metadata={"count": len(offenders), "offending": offenders},
+    )
+    # As the real checks report offenders: a table, here with two columns.
+    yield dg.AssetCheckResult(
+        check_name="handles_ok",
+        asset_key="shelf",
+        passed=False,
+        metadata={
+            "count": 1,
+            "offending": dg.MetadataValue.table(
+                [dg.TableRecord({"handle": "mug", "products": 2})],
+                schema=dg.TableSchema(
+                    columns=[dg.TableColumn("handle", "string"), dg.TableColumn("products", "int")]
+                ),
+            ),
+        },
     )
     yield dg.AssetCheckResult(check_name="titles_ok", asset_key="shelf", passed=False)
 
@@ -136,10 +152,11 @@ def test_a_failed_blocking_check_is_reported_with_its_numbers_and_offenders(inst
     assert alerts.blocking_check_failure_alert(context).skip_message == "alert sent (HTTP 200)"
 
     (text,) = receiver.texts()
-    assert text.splitlines()[0].startswith("product_sync: 1 blocking check failed")
+    assert text.splitlines()[0].startswith("product_sync: 2 blocking checks failed")
     assert f"/runs/{result.run_id}" in text
     assert "- shelf / prices_ok (count 2)" in text
     assert "e.g. dummyjson:4, dummyjson:9" in text
+    assert "- shelf / handles_ok (count 1)\n  e.g. handle=mug, products=2" in text
     assert "titles_ok" not in text  # failed, but not blocking
 
 

@@ -18,6 +18,7 @@ from devstack.catalog.server import CatalogServer
 from devstack.stack import StackInfo
 from product_sync import names
 from product_sync.defs.catalog_sync import assets, checks
+from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.defs.operations import alerts
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
@@ -63,6 +64,7 @@ def test_a_failed_blocking_check_on_the_real_store_is_alerted(
         dg.instance_for_test(temp_dir=str(tmp_path)) as instance,
     ):
         resources = {
+            "sync_settings": SyncSettings(),
             "dummyjson": DummyJSONResource(base_url=catalog.base_url, initial_backoff_s=0.05),
             "medusa": MedusaResource(
                 backend_url=empty_store.backend_url,

@@ -150,6 +150,8 @@ def _examples(values: Mapping[str, Any]) -> list[str]:
 def _label(row: Any) -> str:
     data = getattr(row, "data", row)
     if isinstance(data, Mapping):
+        if len(data) == 1:  # a one-column table: just the value
+            return str(next(iter(data.values())))
         return ", ".join(f"{k}={v}" for k, v in list(data.items())[:3])
     return str(data)
 
