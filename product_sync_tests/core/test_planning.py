@@ -1,6 +1,8 @@
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
+
 from product_sync.core.categories import StoreCategory, plan_categories
 from product_sync.core.mapping import HASH_KEY, to_medusa_product
 from product_sync.core.models import SourceProduct
@@ -28,7 +30,7 @@ def indexed(
         source_id=src.id,
         handle=handle,
         status=status,
-        content_hash=content_hash or written["metadata"][HASH_KEY],
+        content_hash=written["metadata"][HASH_KEY] if content_hash is None else content_hash,
         category_id=CATEGORIES.get(src.category),
         variant_id=f"variant_{src.id}",
         price=src.price if price is None else price,
@@ -55,6 +57,62 @@ def test_unchanged_products_are_not_written():
     result = plan(source, [indexed(p) for p in source])
     assert result.unchanged == [1, 2]
     assert not (result.creates or result.updates or result.archives or result.duplicate_repairs)
+
+
+# Every field the store holds from the source, one at a time: each change alone must plan
+# an update. The index entries are written from the old record, so a content hash that
+# left a field out (or did not depend on the content at all) would plan nothing.
+WRITTEN_FIELDS = {
+    "title": "Renamed Mascara",
+    "description": "Now waterproof.",
+    "category": "laptops",
+    "images": ["https://cdn.example.test/beauty/new/1.png"],
+    "thumbnail": "https://cdn.example.test/beauty/new/thumbnail.png",
+    "tags": ["beauty"],
+    "brand": "Other Brand",
+    "sku": "OTHER-SKU",
+    "weight": 3,
+    "dimensions": {"width": 1.0, "height": 2.0, "depth": 3.0},
+    "rating": 4.1,
+    "discountPercentage": 1.5,
+    "warrantyInformation": "No warranty",
+    "shippingInformation": "Ships tomorrow",
+    "availabilityStatus": "Out of Stock",
+    "returnPolicy": "No returns",
+    "minimumOrderQuantity": 1,
+}
+# Fields the product itself does not hold (stock lives in inventory levels, reviews nowhere).
+NOT_WRITTEN = {"stock": 77, "reviews": []}
+
+
+@pytest.mark.parametrize("field", list(WRITTEN_FIELDS))
+def test_a_change_to_any_written_field_alone_is_an_update(field):
+    old = product(id=1)
+    new = product(id=1, **{field: WRITTEN_FIELDS[field]})
+    result = plan([new], [indexed(old)])
+    assert [u.source_id for u in result.updates] == [1], field
+    assert result.unchanged == []
+
+
+@pytest.mark.parametrize("field", list(NOT_WRITTEN))
+def test_a_change_the_product_does_not_hold_is_no_write(field):
+    old = product(id=1)
+    new = product(id=1, **{field: NOT_WRITTEN[field]})
+    assert plan([new], [indexed(old)]).unchanged == [1]
+
+
+def test_the_same_record_read_again_in_another_key_order_is_unchanged():
+    written = product(id=1)
+    again = SourceProduct.model_validate(dict(reversed(list(record(id=1).items()))))
+    assert plan([again], [indexed(written)]).unchanged == [1]
+
+
+def test_a_stored_hash_that_is_not_this_content_is_an_update():
+    src = product(id=1)
+    for stored in ("", "0" * 32, "stale"):
+        assert [u.source_id for u in plan([src], [indexed(src, content_hash=stored)]).updates] == [
+            1
+        ], stored
 
 
 def test_changed_product_is_updated_with_its_existing_handle_and_variant():
