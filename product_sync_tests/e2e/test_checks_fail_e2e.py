@@ -17,6 +17,7 @@ import pytest
 
 from devstack.catalog.server import CatalogServer
 from devstack.stack import Stack, StackInfo
+from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 from product_sync_tests.conftest import REPO_ROOT
@@ -51,6 +52,7 @@ class Checks:
             _assets_and_checks(),
             selection=selection,
             resources={
+                "sync_settings": SyncSettings(),
                 "dummyjson": DummyJSONResource(base_url=self.catalog.base_url),
                 "medusa": MedusaResource(
                     backend_url=self.info.backend_url, api_key=self.info.api_key
@@ -201,5 +203,6 @@ def test_check_fails_on_a_broken_store(name, checks, store, catalog):
     failed = {check for check, (passed, _) in found.items() if not passed}
     assert failed == {broken.check, *broken.also}, found
     _, metadata = found[broken.check]
-    assert metadata["offending"] == offending and metadata["count"] == len(offending)
+    listed = [row.data["offending"] for row in metadata["offending"].records]
+    assert listed == [str(o) for o in offending] and metadata["count"] == len(offending)
     assert broken.judged in judged, judged
