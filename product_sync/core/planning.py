@@ -284,7 +284,9 @@ def plan_sync(
     plan.unchanged.sort()
     plan.merchant_edits.sort(key=lambda e: (e.source_id, e.field))
 
-    if full_catalog:
+    # Archiving sets a status: under `ignore` the status, and so the lifecycle, is the
+    # merchant's alone.
+    if full_catalog and policy.status is not ownership.IGNORE:
         _plan_archives(plan, present, index, quarantined_ids | refused_ids, max_archive_fraction)
     return plan
 

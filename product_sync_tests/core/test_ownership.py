@@ -233,3 +233,17 @@ def test_planning_keeps_kept_edits_out_of_the_writes():
     (update,) = put_right.updates
     assert update.payload["status"] == "published"
     assert [(e.field, e.action) for e in put_right.merchant_edits] == [("status", "overwritten")]
+
+
+def test_an_ignored_status_is_never_set_not_even_by_archiving():
+    policy = OwnershipPolicy(status="ignore")
+    payload = created(policy=policy)
+    assert "status" not in payload  # Medusa creates it as a draft, for the merchant
+    source = [product(id=i) for i in range(1, 11)]
+    index = ProductIndex.build(
+        PREFIX, [indexed_from(created(p), row(created(p)), p.id) for p in source]
+    )
+    gone = plan_sync(source[:-1], index, {"beauty": "pcat_1"}, sales_channel_id="sc", policy=policy)
+    assert gone.archives == [] and gone.archive_blocked_reason is None
+    default = plan_sync(source[:-1], index, {"beauty": "pcat_1"}, sales_channel_id="sc")
+    assert [a.source_id for a in default.archives] == [10]
