@@ -10,10 +10,11 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.mapping import external_id
+from product_sync.core.ownership import CREATE_ONLY, IGNORE, OwnershipPolicy
 from product_sync.core.planning import ProductIndex, SyncPlan
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
@@ -44,6 +45,7 @@ class SyncOptions:
     upload_images: bool = False
     shipping_profile: str | None = None  # an id or a name; None: the store's default
     allow_backorder: bool = False
+    ownership: OwnershipPolicy = field(default_factory=OwnershipPolicy)
 
 
 @dataclass
@@ -72,7 +74,7 @@ def sync_products(
         categories = apply_category_map(categories, medusa)
     for slug, why in list(categories.failed.items())[:WARNINGS_SHOWN]:
         warn(f"category {slug!r} not synced: {why}")
-    stock_wanted = options.sync_stock and not options.dry_run
+    stock_wanted = options.sync_stock and not options.dry_run and options.ownership.stock != IGNORE
     with ThreadPoolExecutor(max_workers=1) as background:
         # The stock location and the index's levels do not depend on the product writes:
         # read them while the products are planned and written.
@@ -93,6 +95,7 @@ def sync_products(
                 images=images.resolved if images else None,
                 shipping_profile_id=shipping_profile_id,
                 allow_backorder=options.allow_backorder,
+                policy=options.ownership,
                 **planning,
             )
 
@@ -110,13 +113,24 @@ def sync_products(
         )
         if stock_wanted:
             items = stock_items(catalog, index, planned, written)
-            stock = sync_stock(catalog, medusa, sales_channel_id, items, ahead)
+            stock = sync_stock(
+                catalog,
+                medusa,
+                sales_channel_id,
+                items,
+                ahead,
+                missing_only=options.ownership.stock == CREATE_ONLY,
+            )
             if stock.error:
                 warn(f"stock levels not synced: {stock.error}")
             report.stock_updated, report.stock_error = stock.stock_updated, stock.error
     for detail in report.error_details[:WARNINGS_SHOWN]:
         warn(f"write failed for {detail['ids']}: {detail['message']}")
     report.scope = scope.key
+    report.identifiers_dropped = len(planned.identifiers_dropped)
+    edits = [e.action for e in planned.merchant_edits]
+    report.merchant_edits_overwritten = edits.count("overwritten")
+    report.merchant_edits_kept = edits.count("kept")
     report.products = catalog.product_count
     report.quarantined += len(catalog.quarantined)
     report.consistent = catalog.consistent
@@ -163,7 +177,7 @@ def _images(
     options: SyncOptions,
     warn: Warn,
 ) -> ImageReport | None:
-    if not options.upload_images:
+    if not options.upload_images or options.ownership.images == IGNORE:
         return None
     if options.dry_run:  # upload nothing; plan with the copies the store already has
         return ImageReport(resolved=known_images(index))

@@ -1,11 +1,14 @@
+import copy
 from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
+from product_sync.core import ownership
 from product_sync.core.categories import StoreCategory, plan_categories
-from product_sync.core.mapping import HASH_KEY, to_medusa_product
+from product_sync.core.mapping import ARCHIVED_KEY, HASH_KEY, to_medusa_product
 from product_sync.core.models import SourceProduct
+from product_sync.core.ownership import OwnershipPolicy
 from product_sync.core.planning import IndexedProduct, ProductIndex, plan_sync
 from product_sync_tests.factories import product, record
 
@@ -14,17 +17,35 @@ CATEGORIES = {"beauty": "pcat_beauty", "laptops": "pcat_laptops"}
 
 
 def indexed(
-    src, *, handle=None, status="published", archived=False, content_hash=None, price=None, pid=None
+    src,
+    *,
+    handle=None,
+    status="published",
+    archived=False,
+    content_hash=None,
+    price=None,
+    pid=None,
+    policy=None,
+    **store,
 ):
-    """What the index holds for a product this pipeline wrote from `src`."""
+    """What the index holds for a product this pipeline created from `src`, as the store
+    holds it now: `status`, `price` and `store` (payload keys: title, …) as edited there."""
     handle = handle or f"handle-{src.id}"
-    written = to_medusa_product(
-        src,
-        handle=handle,
-        external_id_prefix=PREFIX,
-        category_id=CATEGORIES.get(src.category),
-        sales_channel_id="sc",
+    written = ownership.for_create(
+        to_medusa_product(
+            src,
+            handle=handle,
+            external_id_prefix=PREFIX,
+            category_id=CATEGORIES.get(src.category),
+            sales_channel_id="sc",
+        ),
+        policy or OwnershipPolicy(),
     )
+    row = {**copy.deepcopy(written), "status": status, **store}
+    if archived:
+        row["metadata"][ARCHIVED_KEY] = "2024-01-01T00:00:00+00:00"
+    if price is not None:
+        row["variants"][0]["prices"] = [{"amount": float(price), "currency_code": "usd"}]
     return IndexedProduct(
         id=pid or f"prod_{src.id}",
         source_id=src.id,
@@ -33,8 +54,12 @@ def indexed(
         content_hash=written["metadata"][HASH_KEY] if content_hash is None else content_hash,
         category_id=CATEGORIES.get(src.category),
         variant_id=f"variant_{src.id}",
+        sku=written["variants"][0]["sku"],
+        barcode=written["variants"][0]["barcode"],
         price=src.price if price is None else price,
         archived=archived,
+        field_record=ownership.pack_record(ownership.parse_record(written["metadata"])),
+        edits=ownership.store_edits(row),
     )
 
 
@@ -181,13 +206,18 @@ def test_new_product_never_takes_a_handle_in_use():
     assert [c.handle for c in result.creates] == ["lamp-red-2"]
 
 
-def test_duplicate_barcodes_in_the_source_are_quarantined():
+def test_a_barcode_another_record_holds_is_dropped_not_the_product():
     a, twin = product(id=1), record(id=2)
     twin["meta"]["barcode"] = a.meta.barcode
     b = SourceProduct.model_validate(twin)
-    result = plan([a, b])
-    assert [c.source_id for c in result.creates] == [1]
-    assert "barcode" in result.quarantined[0].reason
+    result = plan([b, a])
+    assert [c.source_id for c in result.creates] == [1, 2]
+    assert not result.quarantined
+    barcodes = [c.payload["variants"][0]["barcode"] for c in result.creates]
+    assert barcodes == [a.meta.barcode, None]
+    (dropped,) = result.identifiers_dropped
+    assert (dropped.source_id, dropped.field, dropped.held_by) == (2, "barcode", 1)
+    assert dropped.value == a.meta.barcode
 
 
 def test_duplicate_skus_in_the_source_are_quarantined():
