@@ -225,7 +225,7 @@ def test_planning_keeps_kept_edits_out_of_the_writes():
         PREFIX, [indexed_from(created(src), row(created(src), status="draft"))]
     )
     kept = plan_sync([src], index, {"beauty": "pcat_1"}, sales_channel_id="sc")
-    assert kept.is_noop and kept.unchanged == [1]
+    assert kept.unchanged == [1] and not (kept.creates or kept.updates or kept.archives)
     assert [(e.field, e.action) for e in kept.merchant_edits] == [("status", "kept")]
 
     policy = OwnershipPolicy(status="source")
