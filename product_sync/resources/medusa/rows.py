@@ -35,6 +35,11 @@ INDEX_FIELDS = ",".join(
         ]
     )
 )
+# Listings of many products leave the category join out (it costs Medusa ~1.2-1.9 ms a
+# row, more than every other field together, and grows with the page): the links come
+# from one listing of the categories instead (`ProductReads.category_links`).
+CATEGORY_FIELD = "categories.id"
+LISTING_FIELDS = ",".join(f for f in INDEX_FIELDS.split(",") if f != CATEGORY_FIELD)
 WRITE_RESULT_FIELDS = "id,handle,external_id"
 # A create's answer names the inventory items Medusa made for the new variants.
 CREATE_RESULT_FIELDS = WRITE_RESULT_FIELDS + "," + INVENTORY_FIELD
