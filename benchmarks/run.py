@@ -381,6 +381,13 @@ class Bench:
             if direct:
                 result[f"ours_sync_vs_direct_b{size}"] = ratio(ours_sync, direct)
                 result[f"ours_pipeline_vs_direct_b{size}"] = ratio(ours_all, direct)
+        direct_10k = self.scenarios.get(f"medusa-direct-10k batch {self.args.batch_size}")
+        cold_100k = self.scenarios.get("partitioned-cold-100k")
+        if direct_10k and cold_100k:
+            rate = cold_100k.to_json()["products_per_s"]
+            result["partitioned_cold_vs_direct_products_per_s"] = ratio(
+                rate, direct_10k.to_json()["products_per_s"]
+            )
         result["seed_faithful_vs_ours_cold"] = ratio(
             seconds("seed-faithful-cold-194"), seconds("cold-194")
         )

@@ -102,6 +102,18 @@ def hundred_thousand(bench: Bench) -> None:
         "peak_rss_mb and range_peak_rss_mb: the largest process of the job's tree (a range "
         "process; the run process is smaller)"
     )
+    # The cold target's yardstick, in the same run at the same batch size: Medusa-direct
+    # into an empty store (10k products: the whole 100k would take another ~10 minutes).
+    batch = bench.args.batch_size
+    bench.catalog.reset(count=10_000)
+    bench.empty_store()
+    direct = bench.child("direct-10k", {"mode": "direct", "batch_size": batch})
+    bench.scenario(
+        f"medusa-direct-10k batch {batch}",
+        "baseline",
+        10_000,
+        "only the batch POSTs are timed (the floor), into an empty store",
+    ).runs.append(direct)
     bench.catalog.reset(count=count)
     bench.empty_store()
     cold = partitioned(bench, "partitioned-cold-100k")
