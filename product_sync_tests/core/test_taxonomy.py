@@ -1,0 +1,100 @@
+from product_sync.core.mapping import HASH_KEY
+from product_sync.core.planning import IndexedProduct, ProductIndex, plan_sync
+from product_sync.core.taxonomy import (
+    ProductTaxonomy,
+    collection_handle,
+    plan_taxonomy,
+    tag_values,
+    wanted_collections,
+    wanted_tags,
+)
+from product_sync_tests.factories import product
+
+PREFIX = "dummyjson:"
+IDS = ProductTaxonomy(
+    tag_ids={"beauty": "ptag_b", "mascara": "ptag_m", "audio": "ptag_a"},
+    collection_ids={"essence": "pcol_e", "acme": "pcol_acme"},
+)
+
+
+def test_tags_are_trimmed_deduplicated_and_blank_ones_dropped():
+    src = product(tags=["mascara", " beauty", "beauty", "  ", ""])
+    assert tag_values(src) == ["beauty", "mascara"]
+    assert wanted_tags([src, product(id=2, tags=["audio"])]) == ["audio", "beauty", "mascara"]
+
+
+def test_a_brand_collection_is_handled_by_the_slug_of_the_brand():
+    assert collection_handle("Maison Élise") == "maison-elise"
+    assert collection_handle("O'Brien Goods") == "obrien-goods"
+    assert collection_handle("Hartley & Sons") == "hartley-sons"
+    # Nothing to slug: still one stable handle per brand, not an empty one.
+    assert collection_handle("???").startswith("brand-")
+    assert collection_handle("???") == collection_handle("???") != collection_handle("!!!")
+
+
+def test_brands_with_one_slug_share_a_collection_and_products_without_one_have_none():
+    products = [
+        product(id=1, brand="Acme"),
+        product(id=2, brand="ACME"),
+        product(id=3, brand=None),
+        product(id=4, brand="  "),
+        product(id=5, brand="Essence"),
+    ]
+    assert wanted_collections(products) == {"acme": "ACME", "essence": "Essence"}
+
+
+def test_only_what_the_store_lacks_is_planned_for_creation():
+    plan = plan_taxonomy(
+        ["audio", "beauty", "new-tag"],
+        {"acme": "Acme", "zephyr": "Zephyr"},
+        tag_ids={"audio": "ptag_a", "beauty": "ptag_b"},
+        collection_ids={"acme": "pcol_acme"},
+    )
+    assert plan.tags == ["new-tag"]
+    assert plan.collections == [{"title": "Zephyr", "handle": "zephyr"}]
+
+
+def test_links_name_every_tag_and_the_brand_collection():
+    links = IDS.links(product(tags=["mascara", "beauty"], brand="Essence"))
+    assert links == {"tags": [{"id": "ptag_b"}, {"id": "ptag_m"}], "collection_id": "pcol_e"}
+
+
+def test_a_product_without_brand_is_taken_out_of_any_collection():
+    assert IDS.links(product(brand=None))["collection_id"] is None
+    assert IDS.links(product(tags=[]))["tags"] == []
+
+
+def test_links_not_known_yet_are_left_out_so_the_store_keeps_what_it_has():
+    links = IDS.links(product(tags=["beauty", "not-created"], brand="Unknown Brand"))
+    assert links == {}
+
+
+def test_the_content_hash_covers_tags_and_collection():
+    """A brand change upstream rewrites the product once; the same links write nothing."""
+    src = product(tags=["beauty"], brand="Essence")
+    first = plan_sync([src], ProductIndex(external_id_prefix=PREFIX), {}, sales_channel_id="sc")
+    (create,) = first.creates
+
+    def held(content_hash: str) -> IndexedProduct:
+        return IndexedProduct(
+            id="prod_1",
+            source_id=1,
+            handle=create.handle,
+            status="published",
+            content_hash=content_hash,
+            price=src.price,
+        )
+
+    index = ProductIndex.build(PREFIX, [held(create.payload["metadata"][HASH_KEY])])
+    # Planned with no taxonomy: the hash is the one the store holds, nothing to write.
+    assert plan_sync([src], index, {}, sales_channel_id="sc").unchanged == [1]
+    linked = plan_sync([src], index, {}, sales_channel_id="sc", taxonomy=IDS)
+    (update,) = linked.updates
+    assert update.payload["tags"] == [{"id": "ptag_b"}]
+    assert update.payload["collection_id"] == "pcol_e"
+
+    index = ProductIndex.build(PREFIX, [held(update.payload["metadata"][HASH_KEY])])
+    assert plan_sync([src], index, {}, sales_channel_id="sc", taxonomy=IDS).unchanged == [1]
+    moved = product(tags=["beauty"], brand="Acme")
+    (change,) = plan_sync([moved], index, {}, sales_channel_id="sc", taxonomy=IDS).updates
+    assert change.payload["collection_id"] == "pcol_acme"
