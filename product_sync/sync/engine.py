@@ -22,8 +22,10 @@ from product_sync.sync.categories import CategoryMap, apply_category_map, plan_c
 from product_sync.sync.images import ImageReport, known_images, resolve_images
 from product_sync.sync.planning import MAX_HANDLE_ROUNDS, plan_against_store
 from product_sync.sync.report import SyncReport
+from product_sync.sync.sale_prices import sync_sale_prices
 from product_sync.sync.scope import SyncScope, read_index, read_source
 from product_sync.sync.stock import read_stock_ahead, stock_items, sync_stock
+from product_sync.sync.taxonomy import prepare_taxonomy, record_taxonomy
 from product_sync.sync.writing import write_plan
 
 Warn = Callable[[str], None]
@@ -46,6 +48,7 @@ class SyncOptions:
     shipping_profile: str | None = None  # an id or a name; None: the store's default
     allow_backorder: bool = False
     ownership: OwnershipPolicy = field(default_factory=OwnershipPolicy)
+    apply_discounts: bool = True  # the source's discounts as sale prices
 
 
 @dataclass
@@ -70,8 +73,12 @@ def sync_products(
     started = time.time()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
     scope = scope or SyncScope()
-    if categories.pending and not options.dry_run:
-        categories = apply_category_map(categories, medusa)
+    with ThreadPoolExecutor(max_workers=1) as early:
+        # Tags and collections do not depend on the categories: made while they are.
+        taxonomy_ahead = early.submit(prepare_taxonomy, catalog, medusa, dry_run=options.dry_run)
+        if categories.pending and not options.dry_run:
+            categories = apply_category_map(categories, medusa)
+        taxonomy = taxonomy_ahead.result()
     for slug, why in list(categories.failed.items())[:WARNINGS_SHOWN]:
         warn(f"category {slug!r} not synced: {why}")
     stock_wanted = options.sync_stock and not options.dry_run and options.ownership.stock != IGNORE
@@ -96,6 +103,7 @@ def sync_products(
                 shipping_profile_id=shipping_profile_id,
                 allow_backorder=options.allow_backorder,
                 policy=options.ownership,
+                taxonomy=taxonomy.ids,
                 **planning,
             )
 
@@ -124,6 +132,16 @@ def sync_products(
             if stock.error:
                 warn(f"stock levels not synced: {stock.error}")
             report.stock_updated, report.stock_error = stock.stock_updated, stock.error
+        sale = sync_sale_prices(
+            taxonomy.sale,
+            catalog,
+            index,
+            planned,
+            medusa,
+            apply=options.apply_discounts,
+            dry_run=options.dry_run,
+        )
+    record_taxonomy(report, taxonomy, sale, warn)
     for detail in report.error_details[:WARNINGS_SHOWN]:
         warn(f"write failed for {detail['ids']}: {detail['message']}")
     report.scope = scope.key

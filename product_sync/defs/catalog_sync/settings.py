@@ -73,6 +73,13 @@ class SyncSettings(dg.ConfigurableResource):
         default_factory=FieldOwnership,
         description="who owns each field group: the source, or the merchant after create",
     )
+    apply_discounts: bool = Field(
+        default=True,
+        description=(
+            "the source's discountPercentage as a sale price in the sync's price list (type"
+            " `sale`); off: the sync removes the sale prices it wrote"
+        ),
+    )
 
     def options(self, *, dry_run: bool, max_archive_fraction: float) -> SyncOptions:
         return SyncOptions(
@@ -83,4 +90,5 @@ class SyncSettings(dg.ConfigurableResource):
             shipping_profile=self.shipping_profile,
             allow_backorder=self.allow_backorder,
             ownership=self.ownership.policy(),
+            apply_discounts=self.apply_discounts,
         )

@@ -1,0 +1,157 @@
+"""The source's tags and brands -> the store's product tags and collections, before the
+products are planned (their payloads carry the ids), and what the sale-price step needs
+read ahead.
+
+The reads happen every run (one lookup of the wanted tag values, one of the brand
+handles, the sync's price list and its prices, side by side); creates only for what is
+missing, a few at a time (Medusa has no batch route for either). Tag values and collection
+handles are unique in Medusa, so of two runs creating one at once the second is refused:
+it looks again and takes the one that landed. A dry run creates nothing and plans with
+what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from pydantic import BaseModel
+
+from product_sync.core.catalog import SourceCatalog
+from product_sync.core.taxonomy import (
+    ProductTaxonomy,
+    TaxonomyPlan,
+    plan_taxonomy,
+    wanted_collections,
+    wanted_tags,
+)
+from product_sync.resources.http import ClientError, HTTPError
+from product_sync.resources.medusa import MedusaResource
+from product_sync.sync.report import SyncReport
+from product_sync.sync.sale_prices import SaleAhead, SalePriceReport, read_sale_prices_ahead
+
+WARNINGS_SHOWN = 20
+CREATE_CONCURRENCY = 4  # creates at once: ~40 % faster than one at a time on Medusa 2.21
+
+
+class TaxonomyMap(BaseModel):
+    ids: ProductTaxonomy = ProductTaxonomy()
+    pending: TaxonomyPlan = TaxonomyPlan()  # not created (a dry run, or failed)
+    tags_created: list[str] = []
+    collections_created: list[str] = []
+    failed: dict[str, str] = {}  # "tag <value>" / "collection <handle>" -> why
+    error: str | None = None  # the lookups failed: products keep the links they have
+    sale: SaleAhead = SaleAhead()
+
+
+def prepare_taxonomy(
+    catalog: SourceCatalog, medusa: MedusaResource, *, dry_run: bool, sale_prices: bool = True
+) -> TaxonomyMap:
+    """Look up (and unless `dry_run`, create) the tags and brand collections the catalog's
+    products name; with `sale_prices`, read the sync's price list ahead as well."""
+    products = list(catalog.products_view)
+    tags, collections = wanted_tags(products), wanted_collections(products)
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        found_tags = pool.submit(medusa.tags_by_value, tags)
+        found_collections = pool.submit(medusa.collections_by_handle, list(collections))
+        sale = pool.submit(read_sale_prices_ahead, medusa) if sale_prices else None
+        try:
+            ids = ProductTaxonomy(
+                tag_ids=found_tags.result(), collection_ids=found_collections.result()
+            )
+        except HTTPError as error:
+            return TaxonomyMap(
+                error=f"reading the store's tags and collections failed: {error}",
+                sale=sale.result() if sale else SaleAhead(),
+            )
+        ahead = sale.result() if sale else SaleAhead()
+    plan = plan_taxonomy(tags, collections, ids.tag_ids, ids.collection_ids)
+    if dry_run or not (plan.tags or plan.collections):
+        return TaxonomyMap(ids=ids, pending=plan, sale=ahead)
+    return _create(plan, ids, medusa, ahead)
+
+
+def _create(
+    plan: TaxonomyPlan, ids: ProductTaxonomy, medusa: MedusaResource, sale: SaleAhead
+) -> TaxonomyMap:
+    result = TaxonomyMap(ids=ids.model_copy(deep=True), sale=sale)
+    jobs: list[tuple[str, str, Callable[[], str], Callable[[], str | None]]] = [
+        (
+            "tag",
+            value,
+            lambda v=value: medusa.create_tag(v),
+            lambda v=value: medusa.tags_by_value([v]).get(v),
+        )
+        for value in plan.tags
+    ] + [
+        (
+            "collection",
+            c["handle"],
+            lambda c=c: medusa.create_collection(c["title"], c["handle"]),
+            lambda h=c["handle"]: medusa.collections_by_handle([h]).get(h),
+        )
+        for c in plan.collections
+    ]
+    with ThreadPoolExecutor(max_workers=CREATE_CONCURRENCY) as pool:
+        outcomes = list(pool.map(lambda job: _create_one(job[2], job[3]), jobs))
+    # Folded in plan order: the result does not depend on which create finished first.
+    for (kind, key, _, _), (made_id, created, why) in zip(jobs, outcomes, strict=True):
+        if made_id is None:
+            result.failed[f"{kind} {key}"] = why or "not created"
+            pending = result.pending
+            if kind == "tag":
+                pending.tags.append(key)
+            else:
+                pending.collections.extend(c for c in plan.collections if c["handle"] == key)
+            continue
+        if kind == "tag":
+            result.ids.tag_ids[key] = made_id
+            if created:
+                result.tags_created.append(key)
+        else:
+            result.ids.collection_ids[key] = made_id
+            if created:
+                result.collections_created.append(key)
+    return result
+
+
+def _create_one(
+    create: Callable[[], str], look: Callable[[], str | None]
+) -> tuple[str | None, bool, str | None]:
+    """(id, created by this call, why it failed) for one tag or collection."""
+    try:
+        return create(), True, None
+    except ClientError as error:
+        # Most likely created meanwhile by a run beside this one: look again.
+        try:
+            found = look()
+        except HTTPError as lookup_error:
+            return None, False, f"{error.detail}; looking it up failed: {lookup_error}"
+        return (found, False, None) if found else (None, False, error.detail)
+    except HTTPError as error:
+        return None, False, str(error)
+
+
+def record_taxonomy(
+    report: SyncReport, taxonomy: TaxonomyMap, sale: SalePriceReport, warn: Callable[[str], None]
+) -> None:
+    """Put what the taxonomy and sale-price steps did into the run's report, and say what
+    went wrong (none of it fails the run: products keep the links they have)."""
+    report.tags_created = len(taxonomy.tags_created)
+    report.collections_created = len(taxonomy.collections_created)
+    report.taxonomy_failed = len(taxonomy.failed) + (1 if taxonomy.error else 0)
+    report.tag_ids = dict(taxonomy.ids.tag_ids)
+    report.collection_ids = dict(taxonomy.ids.collection_ids)
+    report.sale_prices_written, report.sale_prices_removed = sale.written, sale.removed
+    report.sale_prices_error = sale.error
+    if taxonomy.error:
+        warn(f"tags and collections not synced: {taxonomy.error}")
+    for key, why in list(taxonomy.failed.items())[:WARNINGS_SHOWN]:
+        warn(f"{key} not created: {why}")
+    if report.dry_run and (taxonomy.pending.tags or taxonomy.pending.collections):
+        warn(
+            f"dry run: would create {len(taxonomy.pending.tags)} tags and "
+            f"{len(taxonomy.pending.collections)} collections"
+        )
+    if sale.error:
+        warn(sale.error)
