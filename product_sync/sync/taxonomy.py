@@ -4,10 +4,10 @@ read ahead.
 
 The reads happen every run (one lookup of the wanted tag values, one of the brand
 handles, the sync's price list and its prices, side by side); creates only for what is
-missing, a few at a time (Medusa has no batch route for either). Tag values and collection
-handles are unique in Medusa, so of two runs creating one at once the second is refused:
-it looks again and takes the one that landed. A dry run creates nothing and plans with
-what exists.
+missing, all of a kind in one request (`MedusaResource.create_tags_at_once`). Tag values
+and collection handles are unique in Medusa, so of two runs creating one at once the
+second is refused: it looks again, takes what landed and creates the rest one at a time.
+A dry run creates nothing and plans with what exists.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from product_sync.sync.report import SyncReport
 from product_sync.sync.sale_prices import SaleAhead, SalePriceReport, read_sale_prices_ahead
 
 WARNINGS_SHOWN = 20
-CREATE_CONCURRENCY = 4  # creates at once: ~40 % faster than one at a time on Medusa 2.21
+CREATE_CONCURRENCY = 4  # one-at-a-time creates sent at once (the rare path: see `_create`)
 
 
 class TaxonomyMap(BaseModel):
@@ -74,7 +74,34 @@ def prepare_taxonomy(
 def _create(
     plan: TaxonomyPlan, ids: ProductTaxonomy, medusa: MedusaResource, sale: SaleAhead
 ) -> TaxonomyMap:
+    """All missing tags and collections at once, then whatever that left missing (created
+    meanwhile by another run, or refused) looked up and created one at a time."""
     result = TaxonomyMap(ids=ids.model_copy(deep=True), sale=sale)
+    handles = [c["handle"] for c in plan.collections]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        tags_made = pool.submit(medusa.create_tags_at_once, plan.tags)
+        collections_made = pool.submit(medusa.create_collections_at_once, plan.collections)
+        made = set(tags_made.result()), set(collections_made.result())
+        try:
+            tags_found = pool.submit(medusa.tags_by_value, plan.tags)
+            collections_found = pool.submit(medusa.collections_by_handle, handles)
+            found = tags_found.result(), collections_found.result()
+        except HTTPError:
+            found = {}, {}
+    result.ids.tag_ids.update(found[0])
+    result.ids.collection_ids.update(found[1])
+    result.tags_created = [v for v in plan.tags if v in made[0] and v in found[0]]
+    result.collections_created = [h for h in handles if h in made[1] and h in found[1]]
+    left = TaxonomyPlan(
+        tags=[v for v in plan.tags if v not in found[0]],
+        collections=[c for c in plan.collections if c["handle"] not in found[1]],
+    )
+    if left.tags or left.collections:
+        _create_one_by_one(left, medusa, result)
+    return result
+
+
+def _create_one_by_one(plan: TaxonomyPlan, medusa: MedusaResource, result: TaxonomyMap) -> None:
     jobs: list[tuple[str, str, Callable[[], str], Callable[[], str | None]]] = [
         (
             "tag",
@@ -112,7 +139,6 @@ def _create(
             result.ids.collection_ids[key] = made_id
             if created:
                 result.collections_created.append(key)
-    return result
 
 
 def _create_one(

@@ -47,11 +47,60 @@ def posts(path: str) -> list[dict]:
     ]
 
 
+def workflow_runs(status: int = 200, finished: bool = True) -> None:
+    """Answers to running Medusa's create workflows (tags, collections) through the API."""
+    for workflow in ("create-product-tags", "create-collections"):
+        ack = {"workflowId": workflow, "hasFinished": finished, "hasFailed": False}
+        body = {"acknowledgement": ack} if status == 200 else {"message": "nope"}
+        responses.post(
+            f"{STORE}/admin/workflows-executions/{workflow}/run", status=status, json=body
+        )
+
+
+def workflow_inputs(workflow: str) -> list[dict]:
+    return [
+        json.loads(c.request.body)["input"]
+        for c in responses.calls
+        if urlsplit(c.request.url).path == f"/admin/workflows-executions/{workflow}/run"
+    ]
+
+
 @responses.activate
-def test_missing_tags_and_collections_are_created_and_existing_ones_reused():
+def test_missing_tags_and_collections_are_created_at_once_and_existing_ones_reused():
     responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
     tags_found({"id": "ptag_b", "value": "beauty"})
+    tags_found({"id": "ptag_m", "value": "mascara"})  # looked up after the create
     collections_found({"id": "pcol_e", "handle": "essence"})
+    collections_found({"id": "pcol_z", "handle": "zephyr"})
+    workflow_runs()
+
+    result = prepare_taxonomy(catalog(), medusa(), dry_run=False)
+
+    assert result.ids.tag_ids == {"beauty": "ptag_b", "mascara": "ptag_m"}
+    assert result.ids.collection_ids == {"essence": "pcol_e", "zephyr": "pcol_z"}
+    assert (result.tags_created, result.collections_created) == (["mascara"], ["zephyr"])
+    assert workflow_inputs("create-product-tags") == [{"product_tags": [{"value": "mascara"}]}]
+    assert workflow_inputs("create-collections") == [
+        {"collections": [{"title": "Zephyr", "handle": "zephyr"}]}
+    ]
+    assert not posts("/admin/product-tags") and not posts("/admin/collections")
+    # Looked up by value, all at once.
+    first = next(
+        c
+        for c in responses.calls
+        if c.request.method == "GET" and "/admin/product-tags" in c.request.url
+    )
+    assert parse_qs(urlsplit(first.request.url).query)["value[]"] == ["beauty", "mascara"]
+
+
+@responses.activate
+def test_a_store_that_does_not_run_workflows_gets_them_one_at_a_time():
+    responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
+    tags_found({"id": "ptag_b", "value": "beauty"})
+    tags_found()  # mascara: still not there
+    collections_found({"id": "pcol_e", "handle": "essence"})
+    collections_found()
+    workflow_runs(status=404)
     responses.post(f"{STORE}/admin/product-tags", json={"product_tag": {"id": "ptag_m"}})
     responses.post(f"{STORE}/admin/collections", json={"collection": {"id": "pcol_z"}})
 
@@ -62,13 +111,6 @@ def test_missing_tags_and_collections_are_created_and_existing_ones_reused():
     assert (result.tags_created, result.collections_created) == (["mascara"], ["zephyr"])
     assert posts("/admin/product-tags") == [{"value": "mascara"}]
     assert posts("/admin/collections") == [{"title": "Zephyr", "handle": "zephyr"}]
-    # Looked up by value and by handle, all at once.
-    (lookup,) = [
-        c
-        for c in responses.calls
-        if c.request.method == "GET" and "/admin/product-tags" in c.request.url
-    ]
-    assert parse_qs(urlsplit(lookup.request.url).query)["value[]"] == ["beauty", "mascara"]
 
 
 @responses.activate
@@ -85,43 +127,43 @@ def test_a_dry_run_creates_nothing_and_says_what_it_would():
 
 @responses.activate
 def test_a_tag_another_run_created_meanwhile_is_looked_up_not_duplicated():
+    """The run of the workflow is refused as a whole (one value exists now) and rolled
+    back; the lookup after it finds the other run's tag, and nothing is left to create."""
     responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
     tags_found({"id": "ptag_b", "value": "beauty"})
-    # The second lookup (after the refused create) finds the one the other run made.
     tags_found({"id": "ptag_m2", "value": "mascara"})
-    collections_found({"id": "pcol_e", "handle": "essence"}, {"id": "pcol_z", "handle": "zephyr"})
-    responses.post(
-        f"{STORE}/admin/product-tags",
-        status=400,
-        json={
-            "type": "invalid_data",
-            "message": "Product tag with value: mascara, already exists.",
-        },
-    )
+    both = ({"id": "pcol_e", "handle": "essence"}, {"id": "pcol_z", "handle": "zephyr"})
+    collections_found(*both)
+    workflow_runs(status=400)
     result = prepare_taxonomy(catalog(), medusa(), dry_run=False)
     assert result.ids.tag_ids["mascara"] == "ptag_m2"
     assert result.tags_created == [] and result.failed == {}
-    assert len(posts("/admin/product-tags")) == 1
+    assert not posts("/admin/product-tags")
 
 
 @responses.activate
-def test_a_timed_out_create_that_landed_is_not_sent_again():
+def test_a_run_whose_answer_was_lost_is_looked_up_not_sent_again():
     responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
-    tags_found({"id": "ptag_b", "value": "beauty"}, {"id": "ptag_m", "value": "mascara"})
+    tags_found({"id": "ptag_b", "value": "beauty"})
+    tags_found({"id": "ptag_m", "value": "mascara"})  # it landed
     collections_found({"id": "pcol_e", "handle": "essence"})
-    collections_found({"id": "pcol_z", "handle": "zephyr"})  # the lookup before the retry
-    responses.post(f"{STORE}/admin/collections", status=504)
+    collections_found({"id": "pcol_z", "handle": "zephyr"})
+    workflow_runs(status=504)
     result = prepare_taxonomy(catalog(), medusa(), dry_run=False)
+    assert result.ids.tag_ids["mascara"] == "ptag_m"
     assert result.ids.collection_ids["zephyr"] == "pcol_z"
-    assert len(posts("/admin/collections")) == 1
+    assert len(workflow_inputs("create-product-tags")) == 1
+    assert not posts("/admin/product-tags") and not posts("/admin/collections")
 
 
 @responses.activate
 def test_one_that_cannot_be_created_is_reported_and_the_rest_proceeds():
     responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
-    tags_found({"id": "ptag_b", "value": "beauty"}, {"id": "ptag_m", "value": "mascara"})
+    tags = ({"id": "ptag_b", "value": "beauty"}, {"id": "ptag_m", "value": "mascara"})
+    tags_found(*tags)
     collections_found({"id": "pcol_e", "handle": "essence"})
-    collections_found()  # not there after the refusal either
+    collections_found()  # zephyr: not there after the refused run, nor after the refusal
+    workflow_runs(status=400)
     responses.post(
         f"{STORE}/admin/collections",
         status=400,

@@ -3,6 +3,15 @@
 All three are shared by every product of the store and unique by one value (a category's
 and a collection's handle, a tag's value), so each is looked up by it before it is
 created, and a create that timed out is looked up again before it is sent again.
+
+Medusa's routes for tags and collections create one record per request, and each such
+request costs about as much as writing several products (a workflow run, an event, a
+refetch). Many are created in one request instead by running the very workflow those
+routes run (`create-product-tags`, `create-collections`) with all of them as its input,
+through Medusa's admin route for running a workflow
+(`POST /admin/workflows-executions/{workflow_id}/run`); where that is refused (a value
+created meanwhile makes the whole run fail, and roll back) or not allowed, the caller
+creates what is still missing one at a time.
 """
 
 from __future__ import annotations
@@ -11,7 +20,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from product_sync.core.categories import StoreCategory
+from product_sync.resources.http import HTTPError
 from product_sync.resources.medusa.client import LOOKUP_CHUNK, MedusaClient, check_filter, chunks
+
+WORKFLOW_RUN = "/admin/workflows-executions/{}/run"
+TAGS_WORKFLOW = "create-product-tags"
+COLLECTIONS_WORKFLOW = "create-collections"
+MANY_CHUNK = 500  # records per workflow run
 
 
 class Taxonomy(MedusaClient):
@@ -66,6 +81,38 @@ class Taxonomy(MedusaClient):
             "collection",
             lambda: self.collections_by_handle([handle]).get(handle),
         )
+
+    def create_tags_at_once(self, values: Sequence[str]) -> list[str]:
+        """Create these tags in as few requests as can be; the values created (the rest
+        may exist already, or be left to create one by one: see the module docstring)."""
+        items = [{"value": v} for v in values]
+        return [i["value"] for i in self._run_create_workflow(TAGS_WORKFLOW, "product_tags", items)]
+
+    def create_collections_at_once(self, collections: Sequence[dict[str, str]]) -> list[str]:
+        """Like `create_tags_at_once`, for {"title", "handle"} collections: the handles
+        created."""
+        items = [{"title": c["title"], "handle": c["handle"]} for c in collections]
+        made = self._run_create_workflow(COLLECTIONS_WORKFLOW, "collections", items)
+        return [i["handle"] for i in made]
+
+    def _run_create_workflow(
+        self, workflow_id: str, key: str, items: list[dict[str, str]]
+    ) -> list[dict[str, str]]:
+        """Run a create workflow over `items`, `MANY_CHUNK` at a time: the items of the
+        runs that finished. Sent once each, never retried (a run whose answer was lost may
+        have created its records; the caller looks them up)."""
+        made: list[dict[str, str]] = []
+        for chunk in chunks(items, MANY_CHUNK):
+            try:
+                answer = self.client.send_once(
+                    "POST", WORKFLOW_RUN.format(workflow_id), json_body={"input": {key: chunk}}
+                )
+            except HTTPError:  # refused, not allowed (an older store, a narrower key), lost
+                continue
+            ack = (answer or {}).get("acknowledgement") or {}
+            if ack.get("hasFinished") and not ack.get("hasFailed"):
+                made.extend(chunk)
+        return made
 
     def _lookup(
         self, path: str, key: str, field: str, values: Sequence[str], fields: str = ""
