@@ -75,7 +75,9 @@ def sync_products(
     scope = scope or SyncScope()
     with ThreadPoolExecutor(max_workers=1) as early:
         # Tags and collections do not depend on the categories: made while they are.
-        taxonomy_ahead = early.submit(prepare_taxonomy, catalog, medusa, dry_run=options.dry_run)
+        taxonomy_ahead = early.submit(
+            prepare_taxonomy, catalog, medusa, dry_run=options.dry_run, policy=options.ownership
+        )
         if categories.pending and not options.dry_run:
             categories = apply_category_map(categories, medusa)
         taxonomy = taxonomy_ahead.result()
@@ -140,6 +142,7 @@ def sync_products(
             medusa,
             apply=options.apply_discounts,
             dry_run=options.dry_run,
+            ownership=options.ownership.sale_price,
         )
     record_taxonomy(report, taxonomy, sale, warn)
     for detail in report.error_details[:WARNINGS_SHOWN]:

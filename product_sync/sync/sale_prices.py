@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.mapping import external_id, source_id_of
+from product_sync.core.ownership import CREATE_ONLY, IGNORE, SOURCE, Ownership
 from product_sync.core.planning import ProductIndex, SyncPlan
 from product_sync.core.sale_prices import (
     PRICE_LIST_DESCRIPTION,
@@ -70,12 +71,22 @@ def sync_sale_prices(
     *,
     apply: bool,
     dry_run: bool,
+    ownership: Ownership = SOURCE,
 ) -> SalePriceReport:
     """Make the list hold exactly the sale prices of the discounted products in scope
-    (none at all when `apply` is off), and write nothing when it already does."""
+    (none at all when `apply` is off), and write nothing when it already does.
+
+    `ownership` of the sale prices: `source` (the above), `create_only` (only products
+    created this run get theirs; the merchant's from then on), `ignore` (never written)."""
+    if ownership is IGNORE:
+        return SalePriceReport()
     if ahead.error:
         return SalePriceReport(error=ahead.error)
-    variants = {sid: p.variant_id for sid, p in index.products.items() if p.variant_id}
+    variants = (
+        {}
+        if ownership is CREATE_ONLY
+        else {sid: p.variant_id for sid, p in index.products.items() if p.variant_id}
+    )
     created = [w.source_id for w in plan.creates]
     try:
         if created and not dry_run:

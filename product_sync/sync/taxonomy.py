@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pydantic import BaseModel
 
 from product_sync.core.catalog import SourceCatalog
+from product_sync.core.ownership import IGNORE, OwnershipPolicy
 from product_sync.core.taxonomy import (
     ProductTaxonomy,
     TaxonomyPlan,
@@ -45,12 +46,20 @@ class TaxonomyMap(BaseModel):
 
 
 def prepare_taxonomy(
-    catalog: SourceCatalog, medusa: MedusaResource, *, dry_run: bool, sale_prices: bool = True
+    catalog: SourceCatalog,
+    medusa: MedusaResource,
+    *,
+    dry_run: bool,
+    policy: OwnershipPolicy | None = None,
 ) -> TaxonomyMap:
     """Look up (and unless `dry_run`, create) the tags and brand collections the catalog's
-    products name; with `sale_prices`, read the sync's price list ahead as well."""
+    products name, and read the sync's price list ahead; a group the `policy` says the
+    sync never writes (`ignore`) is left out."""
+    policy = policy or OwnershipPolicy()
     products = list(catalog.products_view)
-    tags, collections = wanted_tags(products), wanted_collections(products)
+    tags = wanted_tags(products) if policy.tags is not IGNORE else []
+    collections = wanted_collections(products) if policy.collection is not IGNORE else {}
+    sale_prices = policy.sale_price is not IGNORE
     with ThreadPoolExecutor(max_workers=3) as pool:
         found_tags = pool.submit(medusa.tags_by_value, tags)
         found_collections = pool.submit(medusa.collections_by_handle, list(collections))

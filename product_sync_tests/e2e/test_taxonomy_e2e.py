@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from product_sync.core.sale_prices import PRICE_LIST_KEY
 
+from product_sync.core.sale_prices import PRICE_LIST_KEY
 from product_sync.resources.http import JSONClient
 from product_sync_tests.e2e.test_storefront_e2e import expected_price, source_records
 from product_sync_tests.judges.storefront import Storefront, price_of

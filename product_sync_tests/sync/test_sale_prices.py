@@ -13,6 +13,7 @@ import pytest
 import responses
 
 from product_sync.core.catalog import SourceCatalog
+from product_sync.core.ownership import CREATE_ONLY, IGNORE
 from product_sync.core.planning import IndexedProduct, PlannedWrite, ProductIndex, SyncPlan
 from product_sync.core.sale_prices import PRICE_LIST_KEY
 from product_sync.resources.medusa import MedusaResource
@@ -271,3 +272,42 @@ def test_a_store_failure_is_reported_not_raised():
     responses.get(f"{STORE}/admin/price-lists", status=503)
     report = run(None, catalog(12.5), index(1))
     assert "503" in report.error and writes() == []
+
+
+def test_sale_prices_the_merchant_owns_are_left_alone(store):
+    """`ownership.sale_price`: `ignore` writes none; `create_only` gives new products
+    theirs and leaves the others' as the merchant set them."""
+    list_id = store.add_list({PRICE_LIST_KEY: PREFIX}, "2026-01-01T00:00:00Z")
+    store.add_price(list_id, "variant_1", "7.77")  # the merchant's own sale price
+    m = medusa()
+    ignored = sync_sale_prices(
+        read_sale_prices_ahead(m),
+        catalog(12.5),
+        index(1),
+        SyncPlan(),
+        m,
+        apply=True,
+        dry_run=False,
+        ownership=IGNORE,
+    )
+    assert (ignored.written, ignored.removed) == (0, 0) and writes() == []
+
+    responses.get(
+        f"{STORE}/admin/products",
+        json={
+            "products": [{"id": "prod_2", "external_id": "dummyjson:2", "variants": [{"id": "v2"}]}]
+        },
+    )
+    created = PlannedWrite(source_id=2, external_id="dummyjson:2", handle="p-2", payload={})
+    report = sync_sale_prices(
+        read_sale_prices_ahead(m),
+        catalog(12.5, 50),
+        index(1),
+        SyncPlan(creates=[created]),
+        m,
+        apply=True,
+        dry_run=False,
+        ownership=CREATE_ONLY,
+    )
+    assert store.held(list_id) == {"variant_1": Decimal("7.77"), "v2": Decimal("5")}
+    assert (report.written, report.removed) == (1, 0)

@@ -30,10 +30,12 @@ class FieldOwnership(dg.Config):
     description: Ownership = _owner(SOURCE, "description")
     images: Ownership = _owner(SOURCE, "images and thumbnail")
     price: Ownership = _owner(SOURCE, "the variant's USD price")
-    sale_price: Ownership = _owner(SOURCE, "the sale price (where this build syncs one)")
+    sale_price: Ownership = _owner(
+        SOURCE, "the sale price in the sync's sale price list (from discountPercentage)"
+    )
     category: Ownership = _owner(SOURCE, "the product category link")
-    tags: Ownership = _owner(SOURCE, "product tags (where this build syncs them)")
-    collection: Ownership = _owner(SOURCE, "the collection (where this build syncs one)")
+    tags: Ownership = _owner(SOURCE, "the product's tags (the source's `tags`)")
+    collection: Ownership = _owner(SOURCE, "the product's collection (its brand's)")
     status: Ownership = _owner(
         CREATE_ONLY,
         "published/draft; default `create_only`: a product the merchant drafted stays "
