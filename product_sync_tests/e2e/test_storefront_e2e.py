@@ -324,9 +324,9 @@ def source_skus_by(records: dict[int, dict[str, Any]], key: str) -> dict[str, se
 
 
 def test_discounted_products_sell_at_the_sale_price_with_the_base_price_struck_through(
-    sync, catalog, storefront
+    sync, judge, catalog, storefront
 ):
-    run = synced(sync)
+    run = synced(sync, judge)
     records = source_records(catalog)
     on_sale = [r for _, r in sorted(records.items()) if expected_price(r).calculated < r["price"]]
     assert len(on_sale) > len(records) / 2, "the catalog should discount most products"
@@ -344,13 +344,15 @@ def test_discounted_products_sell_at_the_sale_price_with_the_base_price_struck_t
     order = storefront.buy([(variant, 1)])
     assert order_lines(order) == [(variant, 1, expected_price(record).calculated)]
 
-    again = synced(sync)
+    again = synced(sync, judge)
     assert again.writes == 0, again.metadata
     assert (again.metadata["sale_prices_written"], again.metadata["sale_prices_removed"]) == (0, 0)
 
 
-def test_tags_and_brand_collections_are_browsable_on_the_storefront(sync, catalog, storefront):
-    run = synced(sync)
+def test_tags_and_brand_collections_are_browsable_on_the_storefront(
+    sync, judge, catalog, storefront
+):
+    run = synced(sync, judge)
     records = source_records(catalog)
     by_tag, by_brand = source_skus_by(records, "tags"), source_skus_by(records, "brand")
     assert run.metadata["tags_created"] == len(by_tag), run.metadata
@@ -376,8 +378,8 @@ def test_tags_and_brand_collections_are_browsable_on_the_storefront(sync, catalo
     assert {listed_products[sku]["collection_id"] for sku in unbranded} == {None}
 
 
-def test_a_discount_removed_upstream_brings_back_the_base_price(sync, catalog, storefront):
-    synced(sync)
+def test_a_discount_removed_upstream_brings_back_the_base_price(sync, judge, catalog, storefront):
+    synced(sync, judge)
     records = source_records(catalog)
     record = next(
         r
@@ -388,7 +390,7 @@ def test_a_discount_removed_upstream_brings_back_the_base_price(sync, catalog, s
     assert listed(product).price.calculated < listed(product).price.original
 
     catalog.mutate("corrupt", ids=[record["id"]], patch={"discountPercentage": 0})
-    run = synced(sync)
+    run = synced(sync, judge)
     assert (run.metadata["sale_prices_removed"], run.metadata["sale_prices_written"]) == (1, 0)
 
     base = Decimal(str(record["price"]))
@@ -398,12 +400,14 @@ def test_a_discount_removed_upstream_brings_back_the_base_price(sync, catalog, s
     cart = storefront.add_item(storefront.create_cart()["id"], variant_of(after))
     assert [Decimal(str(i["unit_price"])) for i in cart["items"]] == [base]
 
-    again = synced(sync)
+    again = synced(sync, judge)
     assert again.writes == 0 and again.metadata["sale_prices_removed"] == 0, again.metadata
 
 
-def test_a_brand_change_upstream_moves_the_product_to_the_new_collection(sync, catalog, storefront):
-    synced(sync)
+def test_a_brand_change_upstream_moves_the_product_to_the_new_collection(
+    sync, judge, catalog, storefront
+):
+    synced(sync, judge)
     records = source_records(catalog)
     branded = [r for _, r in sorted(records.items()) if r.get("brand")]
     mover, renamed, dropped = branded[0], branded[1], branded[2]
@@ -411,7 +415,7 @@ def test_a_brand_change_upstream_moves_the_product_to_the_new_collection(sync, c
     catalog.mutate("corrupt", ids=[mover["id"]], patch={"brand": target})
     catalog.mutate("corrupt", ids=[renamed["id"]], patch={"brand": "Brand New & Co"})
     catalog.mutate("corrupt", ids=[dropped["id"]], patch={"brand": {"$delete": True}})
-    run = synced(sync)
+    run = synced(sync, judge)
     assert run.metadata["updated"] == 3 and run.metadata["collections_created"] == 1, run.metadata
 
     now = source_records(catalog)
@@ -424,11 +428,11 @@ def test_a_brand_change_upstream_moves_the_product_to_the_new_collection(sync, c
     assert mover["sku"] in by_brand[target] and mover["sku"] not in by_brand.get(mover["brand"], ())
     (gone,) = storefront_by_sku(storefront)[dropped["sku"]]
     assert gone["collection_id"] is None
-    assert synced(sync).writes == 0
+    assert synced(sync, judge).writes == 0
 
 
-def test_storefront_ready_says_what_stops_a_purchase(sync, catalog, storefront, store):
-    run = synced(sync)
+def test_storefront_ready_says_what_stops_a_purchase(sync, judge, catalog, storefront, store):
+    run = synced(sync, judge)
     assert run.check_metadata["storefront_ready"]["problems"] == 0
     records = source_records(catalog)
     record = next(r for _, r in sorted(records.items()) if r["stock"] >= 1)
