@@ -12,7 +12,8 @@ from collections.abc import Iterable, Mapping, Set
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
+from pydantic.dataclasses import dataclass
 
 from product_sync.core.mapping import CURRENCY, price_amount
 from product_sync.core.models import SourceProduct
@@ -56,10 +57,10 @@ def wanted_sale_amounts(
     return wanted
 
 
-class HeldPrice(BaseModel):
-    """One price of the sync's price list, as the store holds it."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldPrice:
+    """One price of the sync's price list, as the store holds it (slotted: a run holds
+    one per discounted product)."""
 
     id: str
     variant_id: str | None

@@ -4,7 +4,7 @@ server in-process, and a way to run the real assets and checks against both."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -63,7 +63,8 @@ class SyncRun:
     result: dg.ExecuteInProcessResult
     metadata: dict[str, Any]
     checks: dict[str, bool]
-    check_metadata: dict[str, dict[str, Any]]
+    # Each check's metadata, by check name (empty where a caller does not collect it).
+    check_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def writes(self) -> int:
