@@ -41,17 +41,20 @@ class TaxonomyPlan(BaseModel):
     collections: list[dict[str, str]] = []  # {"title", "handle"} to create
 
 
-def wanted_tags(products: Iterable[SourceProduct]) -> list[str]:
-    return sorted({value for src in products for value in tag_values(src)})
-
-
-def wanted_collections(products: Iterable[SourceProduct]) -> dict[str, str]:
-    """Handle -> title of every brand's collection. Two brands with one slug ("ACME",
-    "Acme") share a collection, titled by the first of them in sort order."""
-    titles: dict[str, str] = {}
-    for title in sorted({t for src in products if (t := brand_title(src))}):
-        titles.setdefault(collection_handle(title), title)
-    return titles
+def wanted_taxonomy(products: Iterable[SourceProduct]) -> tuple[list[str], dict[str, str]]:
+    """The tag values and the brand collections (handle -> title) the products name, in
+    one pass (a catalog's products are unpacked as they are read). Two brands with one
+    slug ("ACME", "Acme") share a collection, titled by the first of them in sort order."""
+    tags: set[str] = set()
+    brands: set[str] = set()
+    for src in products:
+        tags.update(tag_values(src))
+        if title := brand_title(src):
+            brands.add(title)
+    collections: dict[str, str] = {}
+    for title in sorted(brands):
+        collections.setdefault(collection_handle(title), title)
+    return sorted(tags), collections
 
 
 def plan_taxonomy(

@@ -22,10 +22,10 @@ from product_sync.sync.categories import CategoryMap, apply_category_map, plan_c
 from product_sync.sync.images import ImageReport, known_images, resolve_images
 from product_sync.sync.planning import MAX_HANDLE_ROUNDS, plan_against_store
 from product_sync.sync.report import SyncReport
-from product_sync.sync.sale_prices import sync_sale_prices
+from product_sync.sync.sale_prices import read_sale_prices_ahead, sync_sale_prices
 from product_sync.sync.scope import SyncScope, read_index, read_source
 from product_sync.sync.stock import read_stock_ahead, stock_items, sync_stock
-from product_sync.sync.taxonomy import prepare_taxonomy, record_taxonomy
+from product_sync.sync.taxonomy import Ahead, prepare_taxonomy, record_taxonomy
 from product_sync.sync.writing import write_plan
 
 Warn = Callable[[str], None]
@@ -73,14 +73,14 @@ def sync_products(
     started = time.time()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
     scope = scope or SyncScope()
-    with ThreadPoolExecutor(max_workers=1) as early:
-        # Tags and collections do not depend on the categories: made while they are.
-        taxonomy_ahead = early.submit(
-            prepare_taxonomy, catalog, medusa, dry_run=options.dry_run, policy=options.ownership
-        )
-        if categories.pending and not options.dry_run:
-            categories = apply_category_map(categories, medusa)
-        taxonomy = taxonomy_ahead.result()
+    # Tags, collections and the sale price list do not depend on the categories or on
+    # the product writes: made and read while those are.
+    taxonomy_ahead = Ahead(
+        prepare_taxonomy, catalog, medusa, dry_run=options.dry_run, policy=options.ownership
+    )
+    sale_ahead = Ahead(read_sale_prices_ahead, medusa, options.ownership)
+    if categories.pending and not options.dry_run:
+        categories = apply_category_map(categories, medusa)
     for slug, why in list(categories.failed.items())[:WARNINGS_SHOWN]:
         warn(f"category {slug!r} not synced: {why}")
     stock_wanted = options.sync_stock and not options.dry_run and options.ownership.stock != IGNORE
@@ -91,6 +91,7 @@ def sync_products(
         sales_channel_id = medusa.default_sales_channel_id()
         images = _images(catalog, index, dummyjson, medusa, options, warn)
         shipping_profile_id = medusa.shipping_profile_id(options.shipping_profile)
+        taxonomy = taxonomy_ahead.result()
         planning = RANGE_PLANNING if scope.id_range is not None else WHOLE_PLANNING
 
         def plan(of: SourceCatalog, against: ProductIndex, archive_fraction: float) -> SyncPlan:
@@ -135,7 +136,7 @@ def sync_products(
                 warn(f"stock levels not synced: {stock.error}")
             report.stock_updated, report.stock_error = stock.stock_updated, stock.error
         sale = sync_sale_prices(
-            taxonomy.sale,
+            sale_ahead.result(),
             catalog,
             index,
             planned,

@@ -2,7 +2,8 @@
 written (a new product's variant exists only then).
 
 The list is found by its metadata marker (`core.sale_prices.PRICE_LIST_KEY` = the
-external-id prefix), read ahead of the product writes (`read_sale_prices_ahead`), and
+external-id prefix), read while the products are planned and written (the engine starts
+`read_sale_prices_ahead` first thing: the product writes do not touch the list), and
 created with the first sale price it needs. Medusa does not keep price lists unique, so
 two runs at once (the ranges of a scaled-out sync) may each create one: after creating,
 a run reads the lists again, keeps the oldest, and a run whose new list is not it deletes
@@ -19,7 +20,7 @@ from pydantic import BaseModel
 
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.mapping import external_id, source_id_of
-from product_sync.core.ownership import CREATE_ONLY, IGNORE, SOURCE, Ownership
+from product_sync.core.ownership import CREATE_ONLY, IGNORE, SOURCE, Ownership, OwnershipPolicy
 from product_sync.core.planning import ProductIndex, SyncPlan
 from product_sync.core.sale_prices import (
     PRICE_LIST_DESCRIPTION,
@@ -53,7 +54,13 @@ class SalePriceReport(BaseModel):
     error: str | None = None
 
 
-def read_sale_prices_ahead(medusa: MedusaResource) -> SaleAhead:
+def read_sale_prices_ahead(
+    medusa: MedusaResource, policy: OwnershipPolicy | None = None
+) -> SaleAhead:
+    """The sync's price lists and the oldest one's prices (nothing, when the `policy`
+    leaves sale prices alone)."""
+    if policy is not None and policy.sale_price is IGNORE:
+        return SaleAhead()
     try:
         lists = [r["id"] for r in medusa.price_lists_marked(*_marker(medusa))]
         held = medusa.price_list_prices(lists[0]) if lists else []

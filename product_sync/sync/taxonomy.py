@@ -1,19 +1,20 @@
 """The source's tags and brands -> the store's product tags and collections, before the
-products are planned (their payloads carry the ids), and what the sale-price step needs
-read ahead.
+products are planned (their payloads carry the ids).
 
 The reads happen every run (one lookup of the wanted tag values, one of the brand
-handles, the sync's price list and its prices, side by side); creates only for what is
-missing, all of a kind in one request (`MedusaResource.create_tags_at_once`). Tag values
-and collection handles are unique in Medusa, so of two runs creating one at once the
-second is refused: it looks again, takes what landed and creates the rest one at a time.
-A dry run creates nothing and plans with what exists.
+handles, side by side); creates only for what is missing, all of a kind in one request
+(`MedusaResource.create_tags_at_once`). Tag values and collection handles are unique in
+Medusa, so of two runs creating one at once the second is refused: it looks again, takes
+what landed and creates the rest one at a time. A dry run creates nothing and plans with
+what exists. The engine starts this step (`Ahead`) before the categories and takes its
+result just before planning, so its requests overlap the others'.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 
@@ -23,16 +24,28 @@ from product_sync.core.taxonomy import (
     ProductTaxonomy,
     TaxonomyPlan,
     plan_taxonomy,
-    wanted_collections,
-    wanted_tags,
+    wanted_taxonomy,
 )
 from product_sync.resources.http import ClientError, HTTPError
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync.report import SyncReport
-from product_sync.sync.sale_prices import SaleAhead, SalePriceReport, read_sale_prices_ahead
+from product_sync.sync.sale_prices import SalePriceReport
 
 WARNINGS_SHOWN = 20
 CREATE_CONCURRENCY = 4  # one-at-a-time creates sent at once (the rare path: see `_create`)
+T = TypeVar("T")
+
+
+class Ahead(Generic[T]):
+    """A step started now in a thread of its own, its result (or error) taken later."""
+
+    def __init__(self, step: Callable[..., T], *args: Any, **kwargs: Any) -> None:
+        pool = ThreadPoolExecutor(max_workers=1)
+        self._future = pool.submit(step, *args, **kwargs)
+        pool.shutdown(wait=False)
+
+    def result(self) -> T:
+        return self._future.result()
 
 
 class TaxonomyMap(BaseModel):
@@ -42,7 +55,6 @@ class TaxonomyMap(BaseModel):
     collections_created: list[str] = []
     failed: dict[str, str] = {}  # "tag <value>" / "collection <handle>" -> why
     error: str | None = None  # the lookups failed: products keep the links they have
-    sale: SaleAhead = SaleAhead()
 
 
 def prepare_taxonomy(
@@ -53,39 +65,32 @@ def prepare_taxonomy(
     policy: OwnershipPolicy | None = None,
 ) -> TaxonomyMap:
     """Look up (and unless `dry_run`, create) the tags and brand collections the catalog's
-    products name, and read the sync's price list ahead; a group the `policy` says the
-    sync never writes (`ignore`) is left out."""
+    products name; a group the `policy` says the sync never writes (`ignore`) is left out."""
     policy = policy or OwnershipPolicy()
-    products = list(catalog.products_view)
-    tags = wanted_tags(products) if policy.tags is not IGNORE else []
-    collections = wanted_collections(products) if policy.collection is not IGNORE else {}
-    sale_prices = policy.sale_price is not IGNORE
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    tags, collections = wanted_taxonomy(catalog.products_view)
+    if policy.tags is IGNORE:
+        tags = []
+    if policy.collection is IGNORE:
+        collections = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
         found_tags = pool.submit(medusa.tags_by_value, tags)
         found_collections = pool.submit(medusa.collections_by_handle, list(collections))
-        sale = pool.submit(read_sale_prices_ahead, medusa) if sale_prices else None
         try:
             ids = ProductTaxonomy(
                 tag_ids=found_tags.result(), collection_ids=found_collections.result()
             )
         except HTTPError as error:
-            return TaxonomyMap(
-                error=f"reading the store's tags and collections failed: {error}",
-                sale=sale.result() if sale else SaleAhead(),
-            )
-        ahead = sale.result() if sale else SaleAhead()
+            return TaxonomyMap(error=f"reading the store's tags and collections failed: {error}")
     plan = plan_taxonomy(tags, collections, ids.tag_ids, ids.collection_ids)
     if dry_run or not (plan.tags or plan.collections):
-        return TaxonomyMap(ids=ids, pending=plan, sale=ahead)
-    return _create(plan, ids, medusa, ahead)
+        return TaxonomyMap(ids=ids, pending=plan)
+    return _create(plan, ids, medusa)
 
 
-def _create(
-    plan: TaxonomyPlan, ids: ProductTaxonomy, medusa: MedusaResource, sale: SaleAhead
-) -> TaxonomyMap:
+def _create(plan: TaxonomyPlan, ids: ProductTaxonomy, medusa: MedusaResource) -> TaxonomyMap:
     """All missing tags and collections at once, then whatever that left missing (created
     meanwhile by another run, or refused) looked up and created one at a time."""
-    result = TaxonomyMap(ids=ids.model_copy(deep=True), sale=sale)
+    result = TaxonomyMap(ids=ids.model_copy(deep=True))
     handles = [c["handle"] for c in plan.collections]
     with ThreadPoolExecutor(max_workers=2) as pool:
         tags_made = pool.submit(medusa.create_tags_at_once, plan.tags)

@@ -8,8 +8,7 @@ from product_sync.core.taxonomy import (
     collection_handle,
     plan_taxonomy,
     tag_values,
-    wanted_collections,
-    wanted_tags,
+    wanted_taxonomy,
 )
 from product_sync_tests.factories import product
 
@@ -23,7 +22,8 @@ IDS = ProductTaxonomy(
 def test_tags_are_trimmed_deduplicated_and_blank_ones_dropped():
     src = product(tags=["mascara", " beauty", "beauty", "  ", ""])
     assert tag_values(src) == ["beauty", "mascara"]
-    assert wanted_tags([src, product(id=2, tags=["audio"])]) == ["audio", "beauty", "mascara"]
+    tags, _ = wanted_taxonomy([src, product(id=2, tags=["audio"])])
+    assert tags == ["audio", "beauty", "mascara"]
 
 
 def test_a_brand_collection_is_handled_by_the_slug_of_the_brand():
@@ -43,7 +43,7 @@ def test_brands_with_one_slug_share_a_collection_and_products_without_one_have_n
         product(id=4, brand="  "),
         product(id=5, brand="Essence"),
     ]
-    assert wanted_collections(products) == {"acme": "ACME", "essence": "Essence"}
+    assert wanted_taxonomy(products)[1] == {"acme": "ACME", "essence": "Essence"}
 
 
 def test_only_what_the_store_lacks_is_planned_for_creation():

@@ -13,7 +13,6 @@ from product_sync.sync import prepare_taxonomy
 from product_sync_tests.factories import product
 
 STORE = "http://store.test"
-EMPTY_LISTS = {"price_lists": [], "count": 0, "offset": 0, "limit": 2000}
 
 
 def medusa() -> MedusaResource:
@@ -67,7 +66,6 @@ def workflow_inputs(workflow: str) -> list[dict]:
 
 @responses.activate
 def test_missing_tags_and_collections_are_created_at_once_and_existing_ones_reused():
-    responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
     tags_found({"id": "ptag_b", "value": "beauty"})
     tags_found({"id": "ptag_m", "value": "mascara"})  # looked up after the create
     collections_found({"id": "pcol_e", "handle": "essence"})
@@ -95,7 +93,6 @@ def test_missing_tags_and_collections_are_created_at_once_and_existing_ones_reus
 
 @responses.activate
 def test_a_store_that_does_not_run_workflows_gets_them_one_at_a_time():
-    responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
     tags_found({"id": "ptag_b", "value": "beauty"})
     tags_found()  # mascara: still not there
     collections_found({"id": "pcol_e", "handle": "essence"})
@@ -115,11 +112,10 @@ def test_a_store_that_does_not_run_workflows_gets_them_one_at_a_time():
 
 @responses.activate
 def test_a_dry_run_creates_nothing_and_says_what_it_would():
-    responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
     tags_found({"id": "ptag_b", "value": "beauty"})
     collections_found()
     result = prepare_taxonomy(catalog(), medusa(), dry_run=True)
-    assert [c.request.method for c in responses.calls] == ["GET"] * 3
+    assert [c.request.method for c in responses.calls] == ["GET"] * 2
     assert result.pending.tags == ["mascara"]
     assert [c["handle"] for c in result.pending.collections] == ["essence", "zephyr"]
     assert result.tags_created == [] and result.ids.tag_ids == {"beauty": "ptag_b"}
@@ -129,7 +125,6 @@ def test_a_dry_run_creates_nothing_and_says_what_it_would():
 def test_a_tag_another_run_created_meanwhile_is_looked_up_not_duplicated():
     """The run of the workflow is refused as a whole (one value exists now) and rolled
     back; the lookup after it finds the other run's tag, and nothing is left to create."""
-    responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
     tags_found({"id": "ptag_b", "value": "beauty"})
     tags_found({"id": "ptag_m2", "value": "mascara"})
     both = ({"id": "pcol_e", "handle": "essence"}, {"id": "pcol_z", "handle": "zephyr"})
@@ -143,7 +138,6 @@ def test_a_tag_another_run_created_meanwhile_is_looked_up_not_duplicated():
 
 @responses.activate
 def test_a_run_whose_answer_was_lost_is_looked_up_not_sent_again():
-    responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
     tags_found({"id": "ptag_b", "value": "beauty"})
     tags_found({"id": "ptag_m", "value": "mascara"})  # it landed
     collections_found({"id": "pcol_e", "handle": "essence"})
@@ -158,7 +152,6 @@ def test_a_run_whose_answer_was_lost_is_looked_up_not_sent_again():
 
 @responses.activate
 def test_one_that_cannot_be_created_is_reported_and_the_rest_proceeds():
-    responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
     tags = ({"id": "ptag_b", "value": "beauty"}, {"id": "ptag_m", "value": "mascara"})
     tags_found(*tags)
     collections_found({"id": "pcol_e", "handle": "essence"})
@@ -180,7 +173,6 @@ def test_one_that_cannot_be_created_is_reported_and_the_rest_proceeds():
 
 @responses.activate
 def test_a_store_failure_is_reported_not_raised():
-    responses.get(f"{STORE}/admin/price-lists", json=EMPTY_LISTS)
     responses.get(f"{STORE}/admin/product-tags", status=503)
     collections_found()
     result = prepare_taxonomy(catalog(), medusa(), dry_run=False)
