@@ -22,8 +22,10 @@ from product_sync.sync.categories import CategoryMap, apply_category_map, plan_c
 from product_sync.sync.images import ImageReport, known_images, resolve_images
 from product_sync.sync.planning import MAX_HANDLE_ROUNDS, plan_against_store
 from product_sync.sync.report import SyncReport
+from product_sync.sync.sale_prices import read_sale_prices_ahead, sync_sale_prices
 from product_sync.sync.scope import SyncScope, read_index, read_source
 from product_sync.sync.stock import read_stock_ahead, stock_items, sync_stock
+from product_sync.sync.taxonomy import Ahead, prepare_taxonomy, record_taxonomy
 from product_sync.sync.writing import write_plan
 
 Warn = Callable[[str], None]
@@ -46,6 +48,7 @@ class SyncOptions:
     shipping_profile: str | None = None  # an id or a name; None: the store's default
     allow_backorder: bool = False
     ownership: OwnershipPolicy = field(default_factory=OwnershipPolicy)
+    apply_discounts: bool = True  # the source's discounts as sale prices
 
 
 @dataclass
@@ -70,6 +73,12 @@ def sync_products(
     started = time.time()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
     scope = scope or SyncScope()
+    # Tags, collections and the sale price list do not depend on the categories or on
+    # the product writes: made and read while those are.
+    taxonomy_ahead = Ahead(
+        prepare_taxonomy, catalog, medusa, dry_run=options.dry_run, policy=options.ownership
+    )
+    sale_ahead = Ahead(read_sale_prices_ahead, medusa, options.ownership)
     if categories.pending and not options.dry_run:
         categories = apply_category_map(categories, medusa)
     for slug, why in list(categories.failed.items())[:WARNINGS_SHOWN]:
@@ -82,6 +91,7 @@ def sync_products(
         sales_channel_id = medusa.default_sales_channel_id()
         images = _images(catalog, index, dummyjson, medusa, options, warn)
         shipping_profile_id = medusa.shipping_profile_id(options.shipping_profile)
+        taxonomy = taxonomy_ahead.result()
         planning = RANGE_PLANNING if scope.id_range is not None else WHOLE_PLANNING
 
         def plan(of: SourceCatalog, against: ProductIndex, archive_fraction: float) -> SyncPlan:
@@ -96,6 +106,7 @@ def sync_products(
                 shipping_profile_id=shipping_profile_id,
                 allow_backorder=options.allow_backorder,
                 policy=options.ownership,
+                taxonomy=taxonomy.ids,
                 **planning,
             )
 
@@ -124,6 +135,17 @@ def sync_products(
             if stock.error:
                 warn(f"stock levels not synced: {stock.error}")
             report.stock_updated, report.stock_error = stock.stock_updated, stock.error
+        sale = sync_sale_prices(
+            sale_ahead.result(),
+            catalog,
+            index,
+            planned,
+            medusa,
+            apply=options.apply_discounts,
+            dry_run=options.dry_run,
+            ownership=options.ownership.sale_price,
+        )
+    record_taxonomy(report, taxonomy, sale, warn)
     for detail in report.error_details[:WARNINGS_SHOWN]:
         warn(f"write failed for {detail['ids']}: {detail['message']}")
     report.scope = scope.key

@@ -4,7 +4,7 @@ server in-process, and a way to run the real assets and checks against both."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 
 from devstack.catalog.server import CatalogServer
 from devstack.stack import StackInfo
-from product_sync.defs.catalog_sync import assets, checks
+from product_sync.defs.catalog_sync import assets, checks, storefront_checks
 from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
@@ -63,6 +63,8 @@ class SyncRun:
     result: dg.ExecuteInProcessResult
     metadata: dict[str, Any]
     checks: dict[str, bool]
+    # Each check's metadata, by check name (empty where a caller does not collect it).
+    check_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def writes(self) -> int:
@@ -138,8 +140,12 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
         if result.success:
             (event,) = result.asset_materializations_for_node("synced_products")
             metadata = {k: v.value for k, v in event.metadata.items()}
-        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        return SyncRun(result, metadata, checks)
+        evaluations = result.get_asset_check_evaluations()
+        checks = {e.check_name: e.passed for e in evaluations}
+        check_metadata = {
+            e.check_name: {k: v.value for k, v in e.metadata.items()} for e in evaluations
+        }
+        return SyncRun(result, metadata, checks, check_metadata)
 
     return run
 
@@ -151,4 +157,5 @@ def _assets_and_checks() -> list:
         assets.medusa_product_index,
         assets.synced_products,
         checks.synced_products_checks,
+        storefront_checks.storefront_ready,
     ]
