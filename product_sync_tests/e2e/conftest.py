@@ -92,6 +92,10 @@ class SyncRun:
     checks: dict[str, bool]
 
     @property
+    def run_id(self) -> str:
+        return self.result.run_id
+
+    @property
     def writes(self) -> int:
         m = self.metadata
         return m["created"] + m["updated"] + m["archived"]
@@ -118,9 +122,12 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
         dry_run: bool = False,
         api_key: str | None = None,
         raise_on_error: bool = True,
+        instance: dg.DagsterInstance | None = None,
+        apply_plan: str | None = None,
         **settings: Any,
     ) -> SyncRun:
-        """`settings`: fields of `SyncSettings` or of `MedusaResource`."""
+        """`settings`: fields of `SyncSettings` or of `MedusaResource`; `instance`: the
+        Dagster instance to run in (default: a new ephemeral one per run)."""
         switches = {k: settings.pop(k) for k in list(settings) if k in SyncSettings.model_fields}
         resources = {
             "sync_settings": SyncSettings(**switches),
@@ -141,10 +148,16 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
             run_config={
                 "ops": {
                     "dummyjson_products": {"config": {"product_ids": product_ids or []}},
-                    "synced_products": {"config": {"dry_run": dry_run}},
+                    "synced_products": {
+                        "config": {
+                            "dry_run": dry_run,
+                            **({"apply_plan": apply_plan} if apply_plan else {}),
+                        }
+                    },
                 }
             },
             raise_on_error=raise_on_error,
+            instance=instance,
         )
         metadata = {}
         if result.success:
