@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -99,6 +100,37 @@ class SyncRun:
     def writes(self) -> int:
         m = self.metadata
         return m["created"] + m["updated"] + m["archived"]
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    """A Dagster home of its own (a test may run a CLI process in it). Telemetry off, as in
+    the repo's dagster.yaml: Dagster would otherwise write its event log under the repo."""
+    path = tmp_path / "dagster_home"
+    path.mkdir()
+    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return path
+
+
+@pytest.fixture
+def instance(home: Path) -> Iterator[dg.DagsterInstance]:
+    """A persistent Dagster instance for the test: runs find each other's artifacts (a
+    journal, a plan) by run id, as in a deployment."""
+    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
+        yield instance
+
+
+def step_failure(result: dg.ExecuteInProcessResult) -> str:
+    """What the failed step said (its Failure's description, or the error)."""
+    texts = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            if data.user_failure_data and data.user_failure_data.description:
+                texts.append(data.user_failure_data.description)
+            if data.error:
+                texts.append(data.error.message)
+    return "\n".join(texts)
 
 
 @pytest.fixture

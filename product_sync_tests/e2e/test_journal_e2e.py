@@ -19,6 +19,7 @@ import requests
 from product_sync import names
 from product_sync.defs.revert.jobs import revert_sync_run
 from product_sync.resources.medusa import MedusaResource
+from product_sync_tests.e2e.conftest import step_failure
 
 pytestmark = pytest.mark.e2e
 
@@ -27,22 +28,6 @@ FIELDS = (
     "id,external_id,status,title,metadata,categories.id,variants.prices.amount,"
     "variants.prices.currency_code,variants.inventory_items.inventory_item_id"
 )
-
-
-@pytest.fixture
-def home(tmp_path: Path) -> Path:
-    """A Dagster home of its own (the CLI test runs a process in it). Telemetry off, as in
-    the repo's dagster.yaml: Dagster would otherwise write its event log under the repo."""
-    path = tmp_path / "dagster_home"
-    path.mkdir()
-    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return path
-
-
-@pytest.fixture
-def instance(home: Path):
-    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
-        yield instance
 
 
 def snapshot(store) -> dict[int, dict[str, Any]]:
@@ -81,14 +66,6 @@ def revert_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
     return {k: v.value for k, v in event.metadata.items()}
 
 
-def failure(result: dg.ExecuteInProcessResult) -> str:
-    (event,) = [e for e in result.all_events if e.is_step_failure]
-    data = event.step_failure_data
-    return (data.user_failure_data.description if data.user_failure_data else "") + str(
-        data.error.message if data.error else ""
-    )
-
-
 def test_a_reverted_run_leaves_the_store_as_the_run_before_it_and_the_next_sync_redoes_it(
     sync, store, catalog, instance, empty_store
 ):
@@ -105,13 +82,13 @@ def test_a_reverted_run_leaves_the_store_as_the_run_before_it_and_the_next_sync_
     assert after_second != after_first
 
     undone = revert(empty_store, instance, second.run_id)
-    assert undone.success, failure(undone)
+    assert undone.success, step_failure(undone)
     shown = revert_metadata(undone)
     assert (shown["products_restored"], shown["stock_restored"]) == (5, 1)
     assert snapshot(store) == after_first
 
     again = revert(empty_store, instance, second.run_id)  # idempotent
-    assert again.success, failure(again)
+    assert again.success, step_failure(again)
     assert revert_metadata(again)["products_restored"] == 0
     assert revert_metadata(again)["already_reverted"] == 6
     assert snapshot(store) == after_first
@@ -135,12 +112,12 @@ def test_a_revert_refuses_when_a_product_changed_since_and_force_puts_it_back(
 
     refused = revert(empty_store, instance, second.run_id)
     assert not refused.success
-    message = failure(refused)
+    message = step_failure(refused)
     assert "dummyjson:1" in message and "title" in message and "dummyjson:2" not in message
     assert snapshot(store) == before  # nothing written, product 2 included
 
     forced = revert(empty_store, instance, second.run_id, force=True)
-    assert forced.success, failure(forced)
+    assert forced.success, step_failure(forced)
     assert revert_metadata(forced)["changed_since"] == 1
     assert snapshot(store) == after_first
 
