@@ -175,6 +175,7 @@ def sync_scope(
     options: SyncOptions,
     *,
     warn: Warn = lambda _: None,
+    journal: RunJournal | None = None,
 ) -> SyncOutcome:
     """Every step for one scope, in one go (a range of a scaled-out sync)."""
     started = time.time()
@@ -184,7 +185,15 @@ def sync_scope(
     categories = plan_category_map(catalog, dummyjson, medusa)
     index = read_index(scope, medusa, catalog)
     outcome = sync_products(
-        catalog, categories, index, dummyjson, medusa, options, scope=scope, warn=warn
+        catalog,
+        categories,
+        index,
+        dummyjson,
+        medusa,
+        options,
+        scope=scope,
+        warn=warn,
+        journal=journal,
     )
     outcome.report.finish(started)
     return outcome

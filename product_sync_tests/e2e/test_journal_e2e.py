@@ -18,6 +18,7 @@ import requests
 
 from product_sync import names
 from product_sync.defs.revert.jobs import revert_sync_run
+from product_sync.defs.scale_out.jobs import reconstruct_sync_partitioned_job
 from product_sync.resources.medusa import MedusaResource
 from product_sync_tests.e2e.conftest import step_failure
 
@@ -162,3 +163,35 @@ def second_price(catalog, source_id: int) -> Decimal:
     """The source's price now (read from the catalog server, not through the pipeline)."""
     body = requests.get(f"{catalog.base_url}/products/{source_id}", timeout=10).json()
     return Decimal(str(body["price"]))
+
+
+def test_a_scaled_out_run_is_reverted_across_its_ranges(
+    store, catalog, instance, empty_store, monkeypatch
+):
+    monkeypatch.setenv("DUMMYJSON_BASE_URL", catalog.base_url)
+    monkeypatch.setenv("MEDUSA_BACKEND_URL", empty_store.backend_url)
+    monkeypatch.setenv("MEDUSA_API_KEY", empty_store.api_key)
+
+    def scaled_out() -> str:
+        result = dg.execute_job(
+            dg.reconstructable(reconstruct_sync_partitioned_job),
+            instance=instance,
+            run_config={"ops": {"id_ranges_op": {"config": {"range_size": 100}}}},
+        )
+        failures = [
+            str(e.dagster_event.step_failure_data.error)
+            for e in instance.all_logs(result.run_id)
+            if e.dagster_event and e.dagster_event.is_step_failure
+        ]
+        assert result.success, failures
+        return result.run_id
+
+    scaled_out()
+    after_first = snapshot(store)
+    catalog.mutate("price", ids=[5, 150])  # one change in each range
+    second = scaled_out()
+    assert snapshot(store) != after_first
+    undone = revert(empty_store, instance, second)
+    assert undone.success, step_failure(undone)
+    assert revert_metadata(undone)["products_restored"] == 2
+    assert snapshot(store) == after_first
