@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -56,6 +57,8 @@ class PlanRow(BaseModel):
             for n in shown_fields(self.changes)
             if n not in _UNSHOWN
         ]
+        if "category" in names:  # the link follows the category: one change, named once
+            names = [n for n in names if n != "categories"]
         ordered = [h for h in HEADLINE if h in names]
         return ordered + [n for n in dict.fromkeys(names) if n not in HEADLINE]
 
@@ -67,9 +70,9 @@ class PlanRow(BaseModel):
             if change is None:
                 shown[name] = None
             elif self.action == "create":
-                shown[name] = _text(change.new)
+                shown[name] = _text(change.new, name)
             else:
-                shown[name] = f"{_text(change.old)} → {_text(change.new)}"
+                shown[name] = f"{_text(change.old, name)} → {_text(change.new, name)}"
         return shown
 
 
@@ -78,8 +81,12 @@ def _key(action: str, source_id: int | None, product_id: str | None) -> tuple[st
     return (action, str(product_id if action == "retire_duplicate" else source_id))
 
 
-def _text(value: Any) -> str:
-    return "—" if value is None else str(value)
+def _text(value: Any, field: str = "") -> str:
+    if value is None:
+        return "—"
+    if field == "price" and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{Decimal(str(value)):.2f}"  # money as money: 5.40, not 5.4
+    return str(value)
 
 
 class StockRow(BaseModel):

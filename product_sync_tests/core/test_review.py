@@ -60,7 +60,7 @@ def test_rows_show_each_action_with_its_fields_old_to_new():
         ("stock", 1),
     }
     update = rows[("update", 2)].headline()
-    assert update["price"] == "9.99 → 12.5"
+    assert update["price"] == "9.99 → 12.50"
     assert update["title"] == f"{repriced.title} → Bigger"
     assert update["stock"] == "5 → 6" and update["status"] is None
     assert rows[("update", 2)].changed()[:3] == ["price", "title", "stock"]

@@ -42,7 +42,7 @@ def test_a_large_plan_is_capped_in_the_ui_and_complete_in_the_file(tmp_path):
     path.write_text(record.model_dump_json())
     shown = plan_metadata(record, path)
     assert len(shown["plan_update"].records) == TABLE_ROWS_SHOWN
-    assert shown["plan_update"].records[0].data["price"] == "1 → 2"
+    assert shown["plan_update"].records[0].data["price"] == "1.00 → 2.00"
     assert "| update | 250 |" in shown["plan_summary"].value
     assert f"first {TABLE_ROWS_SHOWN} rows" in shown["plan_summary"].value
     assert '"apply_plan": "r1"' in shown["plan_summary"].value

@@ -46,7 +46,7 @@ def test_a_dry_runs_plan_is_shown_and_applied_exactly_later(sync, store, catalog
     updates = {r.data["source_id"]: r.data for r in dry.metadata["plan_update"].records}
     assert set(updates) == {1, 2, 3, 6}
     for sid in (1, 2, 3):
-        assert updates[sid]["price"] == f"{old[sid]} → {source_price(catalog, sid)}"
+        assert updates[sid]["price"] == f"{old[sid]:.2f} → {source_price(catalog, sid):.2f}"
     assert updates[6]["stock"].endswith("→ 0") and updates[6]["price"] is None
     (archive,) = dry.metadata["plan_archive"].records
     assert (archive.data["source_id"], archive.data["status"]) == (9, "published → draft")

@@ -182,12 +182,8 @@ def synced_products(
         )
     except PlanMoved as moved:
         raise review.refusal(moved) from None
-    context.add_output_metadata(
-        {
-            **metadata.sync_metadata(outcome, dummyjson_products, medusa.backend_url),
-            **review.plan_output(
-                context.run.run_id, files, outcome, *inputs, options, journal.path
-            ),
-        }
-    )
+    # The plan first: it is what a person reads on the materialization; the numbers follow.
+    plan = review.plan_output(run_id, files, outcome, *inputs, options, journal.path)
+    numbers = metadata.sync_metadata(outcome, dummyjson_products, medusa.backend_url)
+    context.add_output_metadata({**plan, **numbers})
     return outcome.report

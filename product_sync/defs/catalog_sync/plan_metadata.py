@@ -41,7 +41,7 @@ def plan_metadata(
 ) -> dict[str, Any]:
     grouped = record.by_action()
     shown: dict[str, Any] = {
-        "plan_summary": dg.MetadataValue.md(summary(record)),
+        "plan_summary": dg.MetadataValue.md(summary(record, written=journal_file is not None)),
         "plan_file": dg.MetadataValue.path(str(plan_file)),
     }
     if journal_file is not None:
@@ -52,7 +52,7 @@ def plan_metadata(
     return shown
 
 
-def summary(record: PlanRecord) -> str:
+def summary(record: PlanRecord, *, written: bool = False) -> str:
     grouped = record.by_action()
     if record.dry_run:
         apply = {"ops": {names.SYNC_ASSET: {"config": {names.APPLY_PLAN_FIELD: record.run_id}}}}
@@ -62,8 +62,14 @@ def summary(record: PlanRecord) -> str:
             f"```\n{json.dumps(apply)}\n```\n\nIt is refused, writing nothing, if the source or "
             "the store moved since."
         )
+    elif written:
+        undo = names.revert_run_config(record.run_id)
+        head = (
+            f"**Written.** To undo what this run changed, launch `{names.REVERT_JOB}` with"
+            f"\n\n```\n{json.dumps(undo)}\n```"
+        )
     else:
-        head = "**Written.** What this run changed can be undone with `revert_sync_run`."
+        head = "**Nothing was written.**"
     lines = [head, "", "| action | products |", "|---|---:|"]
     lines += [f"| {action} | {len(grouped[action])} |" for action in ACTIONS]
     fields = Counter(name for row in record.rows for name in row.changed())
@@ -82,7 +88,8 @@ def summary(record: PlanRecord) -> str:
     capped = f"first {TABLE_ROWS_SHOWN} rows of each; " if largest > TABLE_ROWS_SHOWN else ""
     lines += [
         "",
-        f"The tables `plan_<action>` show {capped}every field changed, old → new, is in "
-        "the JSON file `plan_file` in this run's artifact storage.",
+        f"The tables `plan_<action>` show {capped}price, title, stock, status and category "
+        "old → new; every field changed, old → new, is in the JSON file `plan_file` (this "
+        "run's folder in the Dagster instance's artifact storage).",
     ]
     return "\n".join(lines)
