@@ -46,11 +46,13 @@ def journal_path(directory: Path, part: str | None = None) -> Path:
     return directory / (f"{JOURNAL_NAME}-{part}.json" if part else f"{JOURNAL_NAME}.json")
 
 
-def write_json(path: Path, value: Any) -> Path:
+def write_json(path: Path, value: Any, *, indent: int | None = None) -> Path:
     """Write atomically: a reader never sees half a file, a crash never leaves one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(value, ensure_ascii=False, indent=1, default=str))
+    separators = (",", ":") if indent is None else None
+    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators, default=str)
+    partial.write_text(text)
     os.replace(partial, path)
     return path
 

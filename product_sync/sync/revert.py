@@ -77,7 +77,7 @@ def revert_run(
     if not journals:
         raise LookupError(
             f"run {run_id} left no journal in this Dagster instance: it wrote nothing "
-            "(a dry run, a no-op run), or it is not a sync run of this instance"
+            "(a dry run, or it failed before writing), or it is not a sync run"
         )
     incomplete = [j.part for j, _ in journals if not j.complete]
     if incomplete and not force:

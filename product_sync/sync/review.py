@@ -128,7 +128,8 @@ def preview_stock(
 
 
 def write_record(directory: Path, record: PlanRecord) -> Path:
-    return write_json(directory / PLAN_NAME, record.model_dump(mode="json"))
+    # Indented: it is the file a person downloads to read the plan.
+    return write_json(directory / PLAN_NAME, record.model_dump(mode="json"), indent=1)
 
 
 def load_record(directory: Path, run_id: str) -> PlanRecord:

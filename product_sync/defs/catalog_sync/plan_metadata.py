@@ -62,14 +62,14 @@ def summary(record: PlanRecord, *, written: bool = False) -> str:
             f"```\n{json.dumps(apply)}\n```\n\nIt is refused, writing nothing, if the source or "
             "the store moved since."
         )
-    elif written:
+    elif written and (record.rows or record.categories_to_create or record.categories_to_rename):
         undo = names.revert_run_config(record.run_id)
         head = (
             f"**Written.** To undo what this run changed, launch `{names.REVERT_JOB}` with"
             f"\n\n```\n{json.dumps(undo)}\n```"
         )
     else:
-        head = "**Nothing was written.**"
+        head = "**Nothing was written**: the store already matched the source."
     lines = [head, "", "| action | products |", "|---|---:|"]
     lines += [f"| {action} | {len(grouped[action])} |" for action in ACTIONS]
     fields = Counter(name for row in record.rows for name in row.changed())
