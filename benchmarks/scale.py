@@ -32,11 +32,7 @@ def run_partitioned_job(spec: dict[str, Any]) -> dict[str, Any]:
             dg.reconstructable(reconstruct_sync_partitioned_job),
             instance=instance,
             run_config={
-                "ops": {
-                    "synced_products_partitioned": {
-                        "ops": {"id_ranges_op": {"config": ranges_config}}
-                    }
-                },
+                "ops": {"id_ranges_op": {"config": ranges_config}},
                 "execution": {"config": {"max_concurrent": spec["max_concurrent"]}},
             },
         )

@@ -35,6 +35,28 @@ DELIVERY_TAG = "product_sync/delivery_id"
 # around it: devstack/shop.py).
 STOCK_LOCATION_NAME = "DummyJSON Warehouse"
 
+# Dagster's run monitoring (dagster.yaml `run_monitoring`) fails a run still going after this
+# many seconds: a backstop for a hung or orphaned run, set far above a normal one (194
+# products: seconds; 10k: about a minute; 100k through the scale-out job: under 20 min).
+MAX_RUNTIME_TAG_KEY = "dagster/max_runtime"
+SYNC_MAX_RUNTIME_S = 3 * 3600
+SCALE_OUT_MAX_RUNTIME_S = 6 * 3600
+SYNC_JOB_TAGS = {**SYNC_QUEUE_TAG, MAX_RUNTIME_TAG_KEY: str(SYNC_MAX_RUNTIME_S)}
+SCALE_OUT_JOB_TAGS = {**SYNC_QUEUE_TAG, MAX_RUNTIME_TAG_KEY: str(SCALE_OUT_MAX_RUNTIME_S)}
+
+# Operations: sensors, alerts, freshness (product_sync/defs/operations/).
+CRASHED_RUN_SENSOR = "fail_crashed_sync_runs"
+RUN_FAILURE_ALERT_SENSOR = "run_failure_alert"
+CHECK_FAILURE_ALERT_SENSOR = "blocking_check_failure_alert"
+# Where alerts are POSTed as {"text": ...} (Slack-compatible); unset: no alerts.
+ALERT_WEBHOOK_ENV = "PRODUCT_SYNC_ALERT_WEBHOOK_URL"
+# The Dagster UI that run links in alerts point at (the webhook service reads it too).
+DAGSTER_UI_URL_ENV = "DAGSTER_UI_URL"
+DEFAULT_DAGSTER_UI_URL = "http://127.0.0.1:3000"
+# `synced_products` counts as stale when its last materialization is older than this.
+STALE_AFTER_HOURS_ENV = "PRODUCT_SYNC_STALE_AFTER_HOURS"
+DEFAULT_STALE_AFTER_HOURS = 25.0
+
 # Run config keys other tooling writes.
 PRODUCT_IDS_FIELD = "product_ids"
 DRY_RUN_FIELD = "dry_run"

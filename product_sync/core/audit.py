@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from product_sync.core.mapping import source_id_of
+from product_sync.core.mapping import ARCHIVED_KEY, source_id_of
 from product_sync.core.models import SourceProduct
 
 MAX_LISTED = 50  # offending ids shown in check metadata; the count is always complete
@@ -44,13 +44,25 @@ def _by_source_id(prefix: str, products: Iterable[Mapping[str, Any]]) -> dict[in
 
 
 def present_exactly_once(
-    prefix: str, source: Iterable[SourceProduct], products: Iterable[Mapping[str, Any]]
+    prefix: str,
+    source: Iterable[SourceProduct],
+    products: Iterable[Mapping[str, Any]],
+    *,
+    merchant_status: bool = False,
 ) -> Finding:
-    """Every valid source product is in the store once, published."""
+    """Every valid source product is in the store once, published. `merchant_status`: the
+    merchant owns the status, so a draft counts too, unless the sync archived it (then the
+    sync should have published it again)."""
     grouped = _by_source_id(prefix, products)
     offending = []
+
+    def live(product: Mapping[str, Any]) -> bool:
+        if product.get("status") == "published":
+            return True
+        return merchant_status and not (product.get("metadata") or {}).get(ARCHIVED_KEY)
+
     for src in source:
-        held = [p for p in grouped.get(src.id, []) if p.get("status") == "published"]
+        held = [p for p in grouped.get(src.id, []) if live(p)]
         if len(held) != 1:
             offending.append(src.id)
     return finding(offending)

@@ -14,10 +14,6 @@ class StockPlan(BaseModel):
     # Item id -> its quantity before, of the levels written (None: no level yet).
     before: dict[str, int | None] = {}
 
-    @property
-    def writes(self) -> int:
-        return len(self.create) + len(self.update)
-
 
 def plan_stock(
     wanted: Mapping[str, int], current: Mapping[str, int | None], location_id: str

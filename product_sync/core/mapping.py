@@ -26,6 +26,25 @@ HASH_KEY = "sync_hash"
 SOURCE_ID_KEY = "dummyjson_id"
 CATEGORY_KEY = "sync_category_id"
 ARCHIVED_KEY = "sync_archived_at"
+# What the sync last wrote, one short hash per field group (`core.ownership`).
+FIELDS_KEY = "sync_fields"
+# The metadata the source fills (the `metadata` field group); the other keys above are the
+# sync's own bookkeeping, written whoever owns the rest.
+SOURCE_METADATA_KEYS = (
+    "brand",
+    "tags",
+    "rating",
+    "discount_percentage",
+    "warranty_information",
+    "shipping_information",
+    "return_policy",
+    "minimum_order_quantity",
+    "availability_status",
+    "source_category",
+    "source_created_at",
+    "source_updated_at",
+    "qr_code",
+)
 
 
 def external_id(prefix: str, source_id: int) -> str:
@@ -96,7 +115,9 @@ def _variant(src: SourceProduct, allow_backorder: bool) -> dict[str, Any]:
 def content_hash(payload: dict[str, Any]) -> str:
     """Stable digest of what we would write, so an unchanged product is never rewritten."""
     body = {k: v for k, v in payload.items() if k != "metadata"}
-    body["metadata"] = {k: v for k, v in payload["metadata"].items() if k != HASH_KEY}
+    body["metadata"] = {
+        k: v for k, v in payload["metadata"].items() if k not in (HASH_KEY, FIELDS_KEY)
+    }
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 

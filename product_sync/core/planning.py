@@ -16,13 +16,18 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.dataclasses import dataclass
 
 from product_sync.core import handles as handle_rules
+from product_sync.core import ownership
+from product_sync.core.identifiers import DroppedIdentifier, settle_identifiers
 from product_sync.core.images import StoredImage
 from product_sync.core.mapping import (
     ARCHIVED_KEY,
+    HASH_KEY,
+    content_hash,
     to_medusa_product,
     to_medusa_update,
 )
 from product_sync.core.models import Quarantined, SourceProduct
+from product_sync.core.ownership import MerchantEdit, OwnershipPolicy, StoreValue
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,11 +45,16 @@ class IndexedProduct:
     category_id: str | None = None
     variant_id: str | None = None
     sku: str | None = None
+    barcode: str | None = None
     price: Decimal | None = None
     archived: bool = False
     images: dict[str, StoredImage] = Field(default_factory=dict)
     # The variant's inventory item: the stock step sets its level without listing them.
     inventory_item_id: str | None = None
+    # What the sync last wrote per field group (`ownership.pack_record`), and the groups
+    # the store holds otherwise (None: none, the usual case).
+    field_record: str | None = None
+    edits: dict[str, StoreValue] | None = None
 
 
 class ProductIndex(BaseModel):
@@ -116,11 +126,11 @@ class SyncPlan(BaseModel):
     # Extra copies of one external id: retired (draft, renamed out of the namespace).
     duplicate_repairs: list[IndexedProduct] = []
     quarantined: list[Quarantined] = []
+    # Barcodes (secondary identifiers) left out of a product because another holds them.
+    identifiers_dropped: list[DroppedIdentifier] = []
+    # Fields of our products edited in the store: overwritten (source owns them) or kept.
+    merchant_edits: list[MerchantEdit] = []
     archive_blocked_reason: str | None = None
-
-    @property
-    def is_noop(self) -> bool:
-        return not (self.creates or self.updates or self.archives or self.duplicate_repairs)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -132,41 +142,31 @@ class SyncPlan(BaseModel):
         }
 
 
-def _needs_update(existing: IndexedProduct, payload: dict[str, Any], price: Decimal) -> bool:
+def _needs_update(
+    existing: IndexedProduct,
+    payload: dict[str, Any],
+    price: Decimal,
+    policy: OwnershipPolicy,
+    rewrite: bool,
+) -> bool:
     return (
-        existing.content_hash != payload["metadata"]["sync_hash"]
-        or existing.status != "published"
+        existing.content_hash != payload["metadata"][HASH_KEY]
         or existing.archived
-        # The hash says what we last wrote; the price is checked as the store holds it
-        # now, so a hand edit of the one field that costs money is put right.
-        or existing.price != price
+        or rewrite  # a field the source owns was edited in the store, or never recorded
+        or (policy.status is ownership.SOURCE and existing.status != "published")
+        # The price as the store holds it now: also catches a variant left with several.
+        or (policy.price is ownership.SOURCE and existing.price != price)
     )
 
 
-def _unique_variant_keys(keys: list[tuple[int, str | None, str | None]]) -> list[Quarantined]:
-    """Medusa requires variant SKUs and barcodes to be unique store-wide: the second
-    product claiming one (by source id) is refused here, with the reason, instead of
-    failing a batch. `keys` are (source id, sku, barcode)."""
-    holders: dict[tuple[str, str], int] = {}
-    refused = []
-    for source_id, sku, barcode in sorted(keys, key=lambda k: k[0]):
-        claims = [("sku", sku), ("barcode", barcode)]
-        clash = next(
-            ((kind, value) for kind, value in claims if value and (kind, value) in holders), None
-        )
-        if clash:
-            refused.append(
-                Quarantined(
-                    source_id=source_id,
-                    reason=f"{clash[0]} {clash[1]!r} is also used by product {holders[clash]}",
-                    field=clash[0],
-                )
-            )
-            continue
-        for kind, value in claims:
-            if value:
-                holders[(kind, value)] = source_id
-    return refused
+def _without(payload: dict[str, Any], dropped: list[DroppedIdentifier]) -> dict[str, Any]:
+    """The payload without the identifiers another product holds (hashed without them, so
+    the product is written again once the clash is gone)."""
+    for item in dropped:
+        for variant in payload["variants"]:
+            variant[item.field] = None
+    payload["metadata"][HASH_KEY] = content_hash(payload)
+    return payload
 
 
 def plan_sync(
@@ -182,6 +182,7 @@ def plan_sync(
     images: Mapping[str, StoredImage] | None = None,
     shipping_profile_id: str | None = None,
     allow_backorder: bool = False,
+    policy: OwnershipPolicy | None = None,
 ) -> SyncPlan:
     """Decide create / update / unchanged / archive for every product.
 
@@ -196,71 +197,79 @@ def plan_sync(
     records were refused this run: they are neither updated nor archived; `images` maps
     source image URLs to uploaded copies (None when images are not uploaded);
     `shipping_profile_id` and `allow_backorder` go into every payload (so into its hash: a
-    product written without them is updated once).
+    product written without them is updated once); `policy`: who owns which fields
+    (`core.ownership`; default: the source, except a product's status after its create).
     """
+    policy = policy or OwnershipPolicy()
     prefix = index.external_id_prefix
-    keys, new_titles = [], []
+    claims, new_titles = [], []
     for src in source:
-        keys.append((src.id, src.sku, src.meta.barcode if src.meta else None))
+        claims.append((src.id, {"sku": src.sku, "barcode": src.meta.barcode if src.meta else None}))
         if src.id not in index.products:
             new_titles.append((src.id, src.title))
-    refused = _unique_variant_keys(keys)
+    refused, dropped = settle_identifiers(
+        claims,
+        ((p.source_id, {"sku": p.sku, "barcode": p.barcode}) for p in index.products.values()),
+    )
     refused_ids = {q.source_id for q in refused}
-    present = {k[0] for k in keys}
+    dropped_by_id: dict[int, list[DroppedIdentifier]] = {}
+    for item in dropped:
+        dropped_by_id.setdefault(item.source_id, []).append(item)
+    present = {source_id for source_id, _ in claims}
     assigned = handle_rules.assign_handles(
         ((i, title) for i, title in new_titles if i not in refused_ids),
         set(taken_handles) | index.handles,
     )
 
-    plan = SyncPlan(quarantined=refused, duplicate_repairs=list(index.duplicates))
+    plan = SyncPlan(
+        quarantined=refused, identifiers_dropped=dropped, duplicate_repairs=list(index.duplicates)
+    )
     for src in source:
         if src.id in refused_ids:
             continue
         existing = index.products.get(src.id)
-        if existing is None:
-            handle = assigned[src.id]
-            payload = to_medusa_product(
-                src,
-                handle=handle,
-                external_id_prefix=prefix,
-                category_id=category_ids.get(src.category),
-                sales_channel_id=sales_channel_id,
-                images=images,
-                shipping_profile_id=shipping_profile_id,
-                allow_backorder=allow_backorder,
-            )
-            plan.creates.append(
-                PlannedWrite(
-                    source_id=src.id,
-                    external_id=payload["external_id"],
-                    handle=handle,
-                    payload=payload,
-                )
-            )
-            continue
         # A category the map cannot resolve keeps the link the product already has, so a
         # failed category step never strips categories from the store.
-        category_id = category_ids.get(src.category) or existing.category_id
+        category_id = category_ids.get(src.category) or (existing and existing.category_id)
         payload = to_medusa_product(
             src,
-            handle=existing.handle,
+            handle=existing.handle if existing else assigned[src.id],
             external_id_prefix=prefix,
-            category_id=category_id,
+            category_id=category_id or None,
             sales_channel_id=sales_channel_id,
             images=images,
             shipping_profile_id=shipping_profile_id,
             allow_backorder=allow_backorder,
         )
-        if _needs_update(existing, payload, src.price):
-            update = to_medusa_update(
-                payload, product_id=existing.id, variant_id=existing.variant_id
+        if src.id in dropped_by_id:
+            payload = _without(payload, dropped_by_id[src.id])
+        if existing is None:
+            plan.creates.append(
+                PlannedWrite(
+                    source_id=src.id,
+                    external_id=payload["external_id"],
+                    handle=payload["handle"],
+                    payload=ownership.for_create(payload, policy),
+                )
             )
+            continue
+        owned = ownership.reconcile(
+            to_medusa_update(payload, product_id=existing.id, variant_id=existing.variant_id),
+            policy,
+            source_id=src.id,
+            handle=existing.handle,
+            record=ownership.unpack_record(existing.field_record),
+            edits=existing.edits,
+            archived=existing.archived,
+        )
+        plan.merchant_edits.extend(owned.edits)
+        if _needs_update(existing, payload, src.price, policy, owned.rewrite):
             plan.updates.append(
                 PlannedWrite(
                     source_id=src.id,
                     external_id=payload["external_id"],
                     handle=existing.handle,
-                    payload=update,
+                    payload=owned.payload,
                 )
             )
         else:
@@ -269,8 +278,11 @@ def plan_sync(
     plan.creates.sort(key=lambda w: w.source_id)
     plan.updates.sort(key=lambda w: w.source_id)
     plan.unchanged.sort()
+    plan.merchant_edits.sort(key=lambda e: (e.source_id, e.field))
 
-    if full_catalog:
+    # Archiving sets a status: under `ignore` the status, and so the lifecycle, is the
+    # merchant's alone.
+    if full_catalog and policy.status is not ownership.IGNORE:
         _plan_archives(plan, present, index, quarantined_ids | refused_ids, max_archive_fraction)
     return plan
 

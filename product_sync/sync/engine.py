@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.mapping import external_id
+from product_sync.core.ownership import CREATE_ONLY, IGNORE, OwnershipPolicy
 from product_sync.core.planning import ProductIndex, SyncPlan
 from product_sync.core.review import PlanRow, StockRow, plan_rows
 from product_sync.resources.dummyjson import DummyJSONResource
@@ -49,6 +50,7 @@ class SyncOptions:
     upload_images: bool = False
     shipping_profile: str | None = None  # an id or a name; None: the store's default
     allow_backorder: bool = False
+    ownership: OwnershipPolicy = field(default_factory=OwnershipPolicy)
 
 
 @dataclass
@@ -83,12 +85,13 @@ def sync_products(
         categories = apply_category_map(categories, medusa)
     for slug, why in list(categories.failed.items())[:WARNINGS_SHOWN]:
         warn(f"category {slug!r} not synced: {why}")
-    stock_wanted = options.sync_stock and not options.dry_run
+    stock_owned = options.sync_stock and options.ownership.stock != IGNORE
+    stock_wanted = stock_owned and not options.dry_run
     with ThreadPoolExecutor(max_workers=1) as background:
         # The stock location and the index's levels do not depend on the product writes:
         # read them while the products are planned and written.
         # A dry run reads them too, to show the levels it would set.
-        ahead = read_stock_ahead(catalog, index, medusa, background) if options.sync_stock else None
+        ahead = read_stock_ahead(catalog, index, medusa, background) if stock_owned else None
         sales_channel_id = medusa.default_sales_channel_id()
         images = _images(catalog, index, dummyjson, medusa, options, warn)
         shipping_profile_id = medusa.shipping_profile_id(options.shipping_profile)
@@ -105,6 +108,7 @@ def sync_products(
                 images=images.resolved if images else None,
                 shipping_profile_id=shipping_profile_id,
                 allow_backorder=options.allow_backorder,
+                policy=options.ownership,
                 **planning,
             )
 
@@ -128,14 +132,22 @@ def sync_products(
         levels: list[StockRow] = []
         if stock_wanted:
             items = stock_items(catalog, index, planned, written)
-            stock = sync_stock(catalog, medusa, sales_channel_id, items, ahead)
+            stock = sync_stock(
+                catalog,
+                medusa,
+                sales_channel_id,
+                items,
+                ahead,
+                missing_only=options.ownership.stock == CREATE_ONLY,
+            )
             if stock.error:
                 warn(f"stock levels not synced: {stock.error}")
             report.stock_updated, report.stock_error = stock.stock_updated, stock.error
             sources = {item: sid for sid, item in items.known.items()}
             levels = stock_rows(stock.written, sources)
         elif ahead is not None:
-            levels = preview_stock(catalog, index, planned, ahead)
+            missing_only = options.ownership.stock == CREATE_ONLY
+            levels = preview_stock(catalog, index, planned, ahead, missing_only=missing_only)
         if journal is not None and not options.dry_run:
             journal.finish(
                 medusa,
@@ -146,6 +158,10 @@ def sync_products(
     for detail in report.error_details[:WARNINGS_SHOWN]:
         warn(f"write failed for {detail['ids']}: {detail['message']}")
     report.scope = scope.key
+    report.identifiers_dropped = len(planned.identifiers_dropped)
+    edits = [e.action for e in planned.merchant_edits]
+    report.merchant_edits_overwritten = edits.count("overwritten")
+    report.merchant_edits_kept = edits.count("kept")
     report.products = catalog.product_count
     report.quarantined += len(catalog.quarantined)
     report.consistent = catalog.consistent
@@ -207,7 +223,7 @@ def _images(
     options: SyncOptions,
     warn: Warn,
 ) -> ImageReport | None:
-    if not options.upload_images:
+    if not options.upload_images or options.ownership.images == IGNORE:
         return None
     if options.dry_run:  # upload nothing; plan with the copies the store already has
         return ImageReport(resolved=known_images(index))

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.handles import base_handle
 from product_sync.core.images import StoredImage
+from product_sync.core.ownership import OwnershipPolicy
 from product_sync.core.planning import PlannedWrite, ProductIndex, SyncPlan, plan_sync
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
 from product_sync.sync.categories import CategoryMap
@@ -26,6 +27,7 @@ def plan_against_store(
     images: Mapping[str, StoredImage] | None = None,
     shipping_profile_id: str | None = None,
     allow_backorder: bool = False,
+    policy: OwnershipPolicy | None = None,
     rounds: int = MAX_HANDLE_ROUNDS,
     probe_width: int = 0,
 ) -> SyncPlan:
@@ -53,6 +55,7 @@ def plan_against_store(
             images=images,
             shipping_profile_id=shipping_profile_id,
             allow_backorder=allow_backorder,
+            policy=policy,
         )
         if not plan.creates:
             return plan

@@ -19,6 +19,9 @@ _SUMMED = (
     "duplicates_retired",
     "recovered",
     "quarantined",
+    "identifiers_dropped",
+    "merchant_edits_overwritten",
+    "merchant_edits_kept",
     "errors",
     "handle_replans",
     "stock_updated",
@@ -45,6 +48,12 @@ class SyncReport(BaseModel):
     duplicates_retired: int = 0
     recovered: int = 0
     quarantined: int = 0
+    # Barcodes left off products because another product holds them (the product synced).
+    identifiers_dropped: int = 0
+    # Fields of our products edited in the store: overwritten (owned by the source) or
+    # kept (`create_only`); see `core.ownership`.
+    merchant_edits_overwritten: int = 0
+    merchant_edits_kept: int = 0
     errors: int = 0
     error_details: list[dict[str, Any]] = []
     handle_replans: int = 0

@@ -92,10 +92,16 @@ def stock_rows(levels: Iterable[Mapping[str, Any]], sources: Mapping[str, int]) 
 
 
 def preview_stock(
-    catalog: SourceCatalog, index: ProductIndex, plan: SyncPlan, ahead: Future[StockAhead]
+    catalog: SourceCatalog,
+    index: ProductIndex,
+    plan: SyncPlan,
+    ahead: Future[StockAhead],
+    *,
+    missing_only: bool = False,
 ) -> list[StockRow]:
     """The levels a run would set, from what was read ahead, writing nothing (a dry run).
-    A product still to be created has no inventory item yet: its row has none."""
+    A product still to be created has no inventory item yet: its row has none.
+    `missing_only`: only levels not at the location yet (stock owned `create_only`)."""
     try:
         read = ahead.result()
     except HTTPError:  # a preview that cannot read the stock shows none
@@ -117,7 +123,7 @@ def preview_stock(
             old=stock.before.get(str(level["inventory_item_id"])),
             new=int(level["stocked_quantity"]),  # type: ignore[call-overload]
         )
-        for level in [*stock.create, *stock.update]
+        for level in [*stock.create, *([] if missing_only else stock.update)]
     ]
     stock_of = {p.id: p.stock for p in catalog.products_view}
     rows += [

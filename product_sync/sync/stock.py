@@ -105,10 +105,13 @@ def stock_plan(
     location_id: str,
     items: Mapping[int, str] | None = None,
     levels: Mapping[str, int | None] | None = None,
+    *,
+    missing_only: bool = False,
 ) -> StockPlan:
     """Levels to write; `items` (source id -> inventory item id), if not given, are looked
     up for the catalog's products; `levels` already read at the location are used as they
-    are, the others read now."""
+    are, the others read now. `missing_only`: only levels not at the location yet (stock
+    owned `create_only`: set for a new product, then the merchant's)."""
     if items is None:
         items = medusa.inventory_items_for(medusa.external_id_prefix, sorted(catalog.source_ids))
     wanted = {items[p.id]: p.stock for p in catalog.products_view if p.id in items}
@@ -116,7 +119,12 @@ def stock_plan(
     unread = [i for i in wanted if i not in current]
     if unread:
         current.update(medusa.stock_levels(location_id, unread))
-    return plan_stock(wanted, current, location_id)
+    plan = plan_stock(wanted, current, location_id)
+    if missing_only:
+        plan = plan.model_copy(
+            update={"update": [], "unchanged": plan.unchanged + len(plan.update)}
+        )
+    return plan
 
 
 def sync_stock(
@@ -125,6 +133,8 @@ def sync_stock(
     sales_channel_id: str | None,
     items: StockItems | None = None,
     ahead: Future[StockAhead] | None = None,
+    *,
+    missing_only: bool = False,
 ) -> StockReport:
     """Set each product's stock at the sync's stock location, writing only differences.
 
@@ -162,14 +172,14 @@ def sync_stock(
             held = set(known.values())
             fresh = held if early and not early.locations else items.created & held
             levels = {**(levels or {}), **dict.fromkeys(fresh)}
-        plan = stock_plan(catalog, medusa, location_id, known, levels)
+        plan = stock_plan(catalog, medusa, location_id, known, levels, missing_only=missing_only)
         try:
             written = medusa.write_stock_levels(plan.create, plan.update)
         except ClientError:
             # A level created by a request that timed out (or by a concurrent run) makes
             # "create" fail, and so does an item deleted since the index was read: plan
             # again from what the store now holds, items listed afresh.
-            plan = stock_plan(catalog, medusa, location_id)
+            plan = stock_plan(catalog, medusa, location_id, missing_only=missing_only)
             written = medusa.write_stock_levels(plan.create, plan.update)
     except HTTPError as error:
         return StockReport(error=str(error))

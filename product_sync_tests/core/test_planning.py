@@ -1,9 +1,14 @@
+import copy
 from dataclasses import replace
 from decimal import Decimal
 
+import pytest
+
+from product_sync.core import ownership
 from product_sync.core.categories import StoreCategory, plan_categories
-from product_sync.core.mapping import HASH_KEY, to_medusa_product
+from product_sync.core.mapping import ARCHIVED_KEY, HASH_KEY, to_medusa_product
 from product_sync.core.models import SourceProduct
+from product_sync.core.ownership import OwnershipPolicy
 from product_sync.core.planning import IndexedProduct, ProductIndex, plan_sync
 from product_sync_tests.factories import product, record
 
@@ -12,27 +17,49 @@ CATEGORIES = {"beauty": "pcat_beauty", "laptops": "pcat_laptops"}
 
 
 def indexed(
-    src, *, handle=None, status="published", archived=False, content_hash=None, price=None, pid=None
+    src,
+    *,
+    handle=None,
+    status="published",
+    archived=False,
+    content_hash=None,
+    price=None,
+    pid=None,
+    policy=None,
+    **store,
 ):
-    """What the index holds for a product this pipeline wrote from `src`."""
+    """What the index holds for a product this pipeline created from `src`, as the store
+    holds it now: `status`, `price` and `store` (payload keys: title, …) as edited there."""
     handle = handle or f"handle-{src.id}"
-    written = to_medusa_product(
-        src,
-        handle=handle,
-        external_id_prefix=PREFIX,
-        category_id=CATEGORIES.get(src.category),
-        sales_channel_id="sc",
+    written = ownership.for_create(
+        to_medusa_product(
+            src,
+            handle=handle,
+            external_id_prefix=PREFIX,
+            category_id=CATEGORIES.get(src.category),
+            sales_channel_id="sc",
+        ),
+        policy or OwnershipPolicy(),
     )
+    row = {**copy.deepcopy(written), "status": status, **store}
+    if archived:
+        row["metadata"][ARCHIVED_KEY] = "2024-01-01T00:00:00+00:00"
+    if price is not None:
+        row["variants"][0]["prices"] = [{"amount": float(price), "currency_code": "usd"}]
     return IndexedProduct(
         id=pid or f"prod_{src.id}",
         source_id=src.id,
         handle=handle,
         status=status,
-        content_hash=content_hash or written["metadata"][HASH_KEY],
+        content_hash=written["metadata"][HASH_KEY] if content_hash is None else content_hash,
         category_id=CATEGORIES.get(src.category),
         variant_id=f"variant_{src.id}",
+        sku=written["variants"][0]["sku"],
+        barcode=written["variants"][0]["barcode"],
         price=src.price if price is None else price,
         archived=archived,
+        field_record=ownership.pack_record(ownership.parse_record(written["metadata"])),
+        edits=ownership.store_edits(row),
     )
 
 
@@ -54,7 +81,63 @@ def test_unchanged_products_are_not_written():
     source = [product(id=i) for i in (1, 2)]
     result = plan(source, [indexed(p) for p in source])
     assert result.unchanged == [1, 2]
-    assert result.is_noop
+    assert not (result.creates or result.updates or result.archives or result.duplicate_repairs)
+
+
+# Every field the store holds from the source, one at a time: each change alone must plan
+# an update. The index entries are written from the old record, so a content hash that
+# left a field out (or did not depend on the content at all) would plan nothing.
+WRITTEN_FIELDS = {
+    "title": "Renamed Mascara",
+    "description": "Now waterproof.",
+    "category": "laptops",
+    "images": ["https://cdn.example.test/beauty/new/1.png"],
+    "thumbnail": "https://cdn.example.test/beauty/new/thumbnail.png",
+    "tags": ["beauty"],
+    "brand": "Other Brand",
+    "sku": "OTHER-SKU",
+    "weight": 3,
+    "dimensions": {"width": 1.0, "height": 2.0, "depth": 3.0},
+    "rating": 4.1,
+    "discountPercentage": 1.5,
+    "warrantyInformation": "No warranty",
+    "shippingInformation": "Ships tomorrow",
+    "availabilityStatus": "Out of Stock",
+    "returnPolicy": "No returns",
+    "minimumOrderQuantity": 1,
+}
+# Fields the product itself does not hold (stock lives in inventory levels, reviews nowhere).
+NOT_WRITTEN = {"stock": 77, "reviews": []}
+
+
+@pytest.mark.parametrize("field", list(WRITTEN_FIELDS))
+def test_a_change_to_any_written_field_alone_is_an_update(field):
+    old = product(id=1)
+    new = product(id=1, **{field: WRITTEN_FIELDS[field]})
+    result = plan([new], [indexed(old)])
+    assert [u.source_id for u in result.updates] == [1], field
+    assert result.unchanged == []
+
+
+@pytest.mark.parametrize("field", list(NOT_WRITTEN))
+def test_a_change_the_product_does_not_hold_is_no_write(field):
+    old = product(id=1)
+    new = product(id=1, **{field: NOT_WRITTEN[field]})
+    assert plan([new], [indexed(old)]).unchanged == [1]
+
+
+def test_the_same_record_read_again_in_another_key_order_is_unchanged():
+    written = product(id=1)
+    again = SourceProduct.model_validate(dict(reversed(list(record(id=1).items()))))
+    assert plan([again], [indexed(written)]).unchanged == [1]
+
+
+def test_a_stored_hash_that_is_not_this_content_is_an_update():
+    src = product(id=1)
+    for stored in ("", "0" * 32, "stale"):
+        assert [u.source_id for u in plan([src], [indexed(src, content_hash=stored)]).updates] == [
+            1
+        ], stored
 
 
 def test_changed_product_is_updated_with_its_existing_handle_and_variant():
@@ -123,13 +206,18 @@ def test_new_product_never_takes_a_handle_in_use():
     assert [c.handle for c in result.creates] == ["lamp-red-2"]
 
 
-def test_duplicate_barcodes_in_the_source_are_quarantined():
+def test_a_barcode_another_record_holds_is_dropped_not_the_product():
     a, twin = product(id=1), record(id=2)
     twin["meta"]["barcode"] = a.meta.barcode
     b = SourceProduct.model_validate(twin)
-    result = plan([a, b])
-    assert [c.source_id for c in result.creates] == [1]
-    assert "barcode" in result.quarantined[0].reason
+    result = plan([b, a])
+    assert [c.source_id for c in result.creates] == [1, 2]
+    assert not result.quarantined
+    barcodes = [c.payload["variants"][0]["barcode"] for c in result.creates]
+    assert barcodes == [a.meta.barcode, None]
+    (dropped,) = result.identifiers_dropped
+    assert (dropped.source_id, dropped.field, dropped.held_by) == (2, "barcode", 1)
+    assert dropped.value == a.meta.barcode
 
 
 def test_duplicate_skus_in_the_source_are_quarantined():
@@ -183,7 +271,6 @@ def test_stock_plan_writes_only_differences():
         {"inventory_item_id": "i2", "location_id": "sloc", "stocked_quantity": 0}
     ]
     assert [c["inventory_item_id"] for c in result.create] == ["i3"]
-    assert result.writes == 2
 
 
 def test_products_written_without_the_shipping_profile_are_mended_once():
@@ -198,7 +285,8 @@ def test_products_written_without_the_shipping_profile_are_mended_once():
         replace(i, content_hash=u.payload["metadata"][HASH_KEY])
         for i, u in zip(before, mend.updates, strict=True)
     ]
-    assert plan(source, after, shipping_profile_id="sp_default").is_noop
+    again = plan(source, after, shipping_profile_id="sp_default")
+    assert again.unchanged == [1, 2] and not (again.creates or again.updates)
 
 
 def test_new_products_get_the_shipping_profile_and_the_backorder_setting():

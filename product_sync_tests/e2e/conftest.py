@@ -11,7 +11,6 @@ from typing import Any
 
 import dagster as dg
 import pytest
-import requests
 
 from devstack.catalog.server import CatalogServer
 from devstack.stack import StackInfo
@@ -19,65 +18,39 @@ from product_sync.defs.catalog_sync import assets, checks
 from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
+from product_sync_tests.judges.store_reader import Difference, StoreReader, our_source_id
 
 pytestmark = pytest.mark.e2e
 
 
-class Store:
-    """Just enough of the Admin API to look at the store from the outside."""
+class Store(StoreReader):
+    """The independent reader (judges/store_reader.py), plus what tests need to poke the
+    store: writes, our products by source id, a product's USD price."""
 
     def __init__(self, info: StackInfo):
-        self.url = info.backend_url
-        self.session = requests.Session()
-        self.session.auth = (info.api_key, "")
-
-    def get(self, path: str, **params: Any) -> dict[str, Any]:
-        response = self.session.get(self.url + path, params=params, timeout=30)
-        response.raise_for_status()
-        return response.json()
+        super().__init__(info.backend_url, info.api_key)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.session.post(self.url + path, json=body, timeout=30)
         assert response.ok, f"POST {path} -> {response.status_code}: {response.text[:300]}"
         return response.json()
 
+    def delete(self, path: str) -> dict[str, Any]:
+        response = self.session.delete(self.url + path, timeout=30)
+        assert response.ok, f"DELETE {path} -> {response.status_code}: {response.text[:300]}"
+        return response.json()
+
     def products(self, fields: str = "id,handle,external_id,status,title") -> list[dict]:
-        found, offset = [], 0
-        while True:
-            body = self.get("/admin/products", fields=fields, limit=200, offset=offset)
-            found += body["products"]
-            offset += len(body["products"])
-            if offset >= body["count"] or not body["products"]:
-                return found
+        return super().products(fields)
 
     def ours(self, fields: str = "id,handle,external_id,status,title") -> dict[int, dict]:
         owned = {}
         for p in self.products(fields):
-            ext = p.get("external_id") or ""
-            if ext.startswith("dummyjson:"):
-                source_id = int(ext.split(":", 1)[1])
-                assert source_id not in owned, f"duplicate external id {ext}"
+            source_id = our_source_id(p.get("external_id"))
+            if source_id is not None:
+                assert source_id not in owned, f"duplicate external id {p['external_id']}"
                 owned[source_id] = p
         return owned
-
-    def stock_levels(self, location_id: str) -> dict[str, int]:
-        """Inventory item id -> stocked quantity at the location, for every item."""
-        levels: dict[str, int] = {}
-        offset = 0
-        while True:
-            body = self.get(
-                "/admin/inventory-items",
-                fields="id,location_levels.location_id,location_levels.stocked_quantity",
-                limit=200,
-                offset=offset,
-            )
-            for item in body["inventory_items"]:
-                for level in item.get("location_levels") or []:
-                    if level["location_id"] == location_id:
-                        levels[item["id"]] = level["stocked_quantity"]
-            offset += len(body["inventory_items"])
-            if not body["inventory_items"] or offset >= body["count"]:
-                return levels
 
     @staticmethod
     def usd(product: dict) -> Decimal:
@@ -145,6 +118,17 @@ def store(empty_store: StackInfo) -> Store:
 
 
 @pytest.fixture
+def judge(store: Store, catalog: CatalogServer):
+    """The store against the catalog, by the independent judge: the differences found
+    (`[]` when the store holds exactly the catalog). Options as `StoreReader.compare`."""
+
+    def compare(**options: Any) -> list[Difference]:
+        return store.compare(catalog.base_url, **options)
+
+    return compare
+
+
+@pytest.fixture
 def sync(empty_store: StackInfo, catalog: CatalogServer):
     """Run the real sync (all four assets and the checks) in-process, like the job does."""
 
@@ -152,6 +136,7 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
         *,
         product_ids: list[int] | None = None,
         dry_run: bool = False,
+        max_archive_fraction: float | None = None,
         api_key: str | None = None,
         raise_on_error: bool = True,
         instance: dg.DagsterInstance | None = None,
@@ -174,18 +159,18 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
                 **settings,
             ),
         }
+        sync_config: dict[str, Any] = {"dry_run": dry_run}
+        if max_archive_fraction is not None:
+            sync_config["max_archive_fraction"] = max_archive_fraction
+        if apply_plan:
+            sync_config["apply_plan"] = apply_plan
         result = dg.materialize(
             _assets_and_checks(),
             resources=resources,
             run_config={
                 "ops": {
                     "dummyjson_products": {"config": {"product_ids": product_ids or []}},
-                    "synced_products": {
-                        "config": {
-                            "dry_run": dry_run,
-                            **({"apply_plan": apply_plan} if apply_plan else {}),
-                        }
-                    },
+                    "synced_products": {"config": sync_config},
                 }
             },
             raise_on_error=raise_on_error,

@@ -58,18 +58,20 @@ def assert_same(before: dict[str, Any], after: dict[str, Any]) -> None:
         assert after[part] == before[part], f"the dry run changed {part}"
 
 
-def test_a_dry_run_on_an_empty_store_writes_nothing_anywhere(sync, store):
+def test_a_dry_run_on_an_empty_store_writes_nothing_anywhere(sync, store, judge):
     before = snapshot(store)
     run = sync(dry_run=True, upload_images=True)
     assert run.metadata["created"] == 194 and run.metadata["dry_run"] is True
     assert run.metadata["categories_created"] == 0
     assert_same(before, snapshot(store))
+    missing = judge()
+    assert {d.what for d in missing} == {"missing"} and len(missing) == 194
 
 
-def test_a_dry_run_of_pending_changes_applies_none_of_them(sync, store, catalog):
+def test_a_dry_run_of_pending_changes_applies_none_of_them(sync, store, catalog, judge):
     assert sync().metadata["created"] == 194
     catalog.mutate("price", ids=[1, 2, 3, 4, 5])
-    catalog.mutate("stock", ids=[6, 7], value=0)
+    catalog.mutate("stock", ids=[6, 7], value=987)
     catalog.mutate("move_category", ids=[8], value="brand-new-category")
     catalog.mutate("remove", ids=[9])
     before = snapshot(store)
@@ -83,6 +85,7 @@ def test_a_dry_run_of_pending_changes_applies_none_of_them(sync, store, catalog)
     assert (real.metadata["updated"], real.metadata["archived"]) == planned
     assert real.metadata["categories_created"] == 1
     assert real.metadata["stock_updated"] == 2
+    assert judge() == []
 
 
 def test_materialize_all_with_the_contract_dry_run_config_writes_nothing(

@@ -32,9 +32,10 @@ def stock_in_store(store) -> dict[int, tuple[str, int | None]]:
     return {source_id: (item, levels.get(item)) for source_id, item in items.items()}
 
 
-def test_stock_of_new_and_existing_products_follows_the_source(sync, store, catalog):
+def test_stock_of_new_and_existing_products_follows_the_source(sync, store, catalog, judge):
     first = sync()
     assert first.metadata["created"] == 194 and first.metadata["stock_updated"] == 194
+    assert judge() == []
     held = stock_in_store(store)
     assert {k: q for k, (_, q) in held.items()} == source_stock(catalog)
 
@@ -53,6 +54,7 @@ def test_stock_of_new_and_existing_products_follows_the_source(sync, store, cata
     run = sync()
     assert (run.metadata["created"], run.metadata["updated"]) == (1, 1)
     assert run.metadata["stock_updated"] == 4  # the two, 6 and the new product
+    assert judge() == []
     assert all(run.checks.values()), run.checks
     after = stock_in_store(store)
     assert {k: q for k, (_, q) in after.items()} == source_stock(catalog)
@@ -60,4 +62,5 @@ def test_stock_of_new_and_existing_products_follows_the_source(sync, store, cata
 
     again = sync()
     assert again.writes == 0 and again.metadata["stock_updated"] == 0
+    assert judge() == []
     assert all(again.checks.values()), again.checks

@@ -122,9 +122,11 @@ def storefront(empty_store: StackInfo) -> Storefront:
     return Storefront.of(empty_store)
 
 
-def synced(sync, **settings: Any):
+def synced(sync, judge, **settings: Any):
+    """A run that succeeded, with the admin-side judge and the checks content."""
     run = sync(**settings)
     assert run.result.success and run.metadata["errors"] == 0, run.metadata
+    assert judge() == []
     assert all(run.checks.values()), run.checks
     return run
 
@@ -132,8 +134,10 @@ def synced(sync, **settings: Any):
 # -- the tests -------------------------------------------------------------------------------
 
 
-def test_every_synced_product_is_on_the_storefront_once_at_its_price(sync, catalog, storefront):
-    synced(sync)
+def test_every_synced_product_is_on_the_storefront_once_at_its_price(
+    sync, judge, catalog, storefront
+):
+    synced(sync, judge)
     want = expected_listing(source_records(catalog))
 
     by_sku = storefront_by_sku(storefront)
@@ -146,9 +150,9 @@ def test_every_synced_product_is_on_the_storefront_once_at_its_price(sync, catal
 
 
 def test_shoppers_buy_products_and_the_stock_at_the_location_goes_down(
-    sync, catalog, storefront, store, empty_store
+    sync, judge, catalog, storefront, store, empty_store
 ):
-    synced(sync)
+    synced(sync, judge)
     records = source_records(catalog)
     by_sku = storefront_by_sku(storefront)
     in_stock = [r for _, r in sorted(records.items()) if r["stock"] >= 3]
@@ -183,14 +187,14 @@ def test_shoppers_buy_products_and_the_stock_at_the_location_goes_down(
     ]
 
     # Orders are the store's business: the next sync leaves products and stock alone.
-    again = synced(sync)
+    again = synced(sync, judge)
     assert again.writes == 0 and again.metadata["stock_updated"] == 0, again.metadata
 
 
 def test_stock_zero_is_refused_at_add_to_cart_unless_backorders_are_allowed(
-    sync, catalog, storefront, store
+    sync, judge, catalog, storefront, store
 ):
-    synced(sync)
+    synced(sync, judge)
     records = source_records(catalog)
     sold_out = [r for _, r in sorted(records.items()) if r["stock"] == 0]
     assert sold_out, "the catalog has no product out of stock"
@@ -205,11 +209,11 @@ def test_stock_zero_is_refused_at_add_to_cart_unless_backorders_are_allowed(
     assert storefront.cart(cart["id"])["items"] == []
 
     # The operator allows backorders: every product is updated once, then it sells.
-    allowed = synced(sync, allow_backorder=True)
+    allowed = synced(sync, judge, allow_backorder=True)
     assert allowed.metadata["updated"] == len(records), allowed.metadata
     order = storefront.buy([(variant_of(product), 1)])
     assert order_lines(order) == [(variant_of(product), 1, expected_price(record).calculated)]
-    assert synced(sync, allow_backorder=True).writes == 0
+    assert synced(sync, judge, allow_backorder=True).writes == 0
 
     # Availability and the minimum order quantity stay information for the storefront.
     (held,) = storefront.get("/store/products", handle=product["handle"], fields="id,metadata")[
@@ -219,8 +223,8 @@ def test_stock_zero_is_refused_at_add_to_cart_unless_backorders_are_allowed(
     assert held["metadata"]["minimum_order_quantity"] == record["minimumOrderQuantity"]
 
 
-def test_upstream_price_change_and_removal_reach_the_storefront(sync, catalog, storefront):
-    synced(sync)
+def test_upstream_price_change_and_removal_reach_the_storefront(sync, judge, catalog, storefront):
+    synced(sync, judge)
     records = source_records(catalog)
     in_stock = [r for _, r in sorted(records.items()) if r["stock"] >= 2]
     repriced, removed = in_stock[0], in_stock[1]
@@ -232,7 +236,7 @@ def test_upstream_price_change_and_removal_reach_the_storefront(sync, catalog, s
     new_value = float(old_price + Decimal("1.25"))
     control.mutate("price", ids=[repriced["id"]], value=new_value)
     control.mutate("remove", ids=[removed["id"]])
-    run = synced(sync)
+    run = synced(sync, judge)
     assert (run.metadata["updated"], run.metadata["archived"]) == (1, 1), run.metadata
 
     now = source_records(catalog)
@@ -258,11 +262,11 @@ def test_upstream_price_change_and_removal_reach_the_storefront(sync, catalog, s
 
 
 def test_products_synced_without_a_shipping_profile_are_mended_once_and_then_sell(
-    sync, catalog, storefront, store
+    sync, judge, catalog, storefront, store
 ):
     """As an earlier version of the sync left them: no shipping profile, and a content
     hash computed without one. No cart holding one can be completed."""
-    synced(sync)
+    synced(sync, judge)
     records = source_records(catalog)
     in_stock = [r for _, r in sorted(records.items()) if r["stock"] >= 1][:3]
     ours = store.ours("id,external_id,shipping_profile.id")
@@ -284,11 +288,11 @@ def test_products_synced_without_a_shipping_profile_are_mended_once_and_then_sel
         storefront.checkout(cart["id"])
     assert "shipping profiles" in refused.value.message
 
-    mend = synced(sync)
+    mend = synced(sync, judge)
     assert mend.metadata["updated"] == len(in_stock), mend.metadata
     mended = store.ours("id,external_id,shipping_profile.id")
     assert {p["shipping_profile"]["id"] for p in mended.values()} == {profile}
-    assert synced(sync).writes == 0
+    assert synced(sync, judge).writes == 0
 
     items = [(variant_of(by_sku[r["sku"]][0]), 1) for r in in_stock]
     order = storefront.buy(items)

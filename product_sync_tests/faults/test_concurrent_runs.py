@@ -8,6 +8,7 @@ writes a batch, so both try to create everything.
 
 import contextlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -21,15 +22,20 @@ ORIGINAL_SEND = JSONClient.send_once
 RACE_POINTS = (("POST", "/admin/product-categories"), ("POST", "/admin/products/batch"))
 
 
-def line_up_at_writes(monkeypatch, backend_url: str) -> None:
-    """Each run waits for the other at its first category create and first batch write."""
+def line_up_at_writes(monkeypatch, backend_url: str) -> dict[int, list[tuple[float, float]]]:
+    """Each run waits for the other at its first category create and first batch write.
+    Returns, per run (its HTTP client), when each of its product batch writes was in
+    flight: (sent, answered), on one monotonic clock."""
     barriers = {point: threading.Barrier(2, timeout=30) for point in RACE_POINTS}
     passed: set[tuple[int, tuple[str, str]]] = set()
     lock = threading.Lock()
+    writes: dict[int, list[tuple[float, float]]] = {}
 
     def send_once(client, method, path, **kwargs):
         point = (method, path)
-        if client.base_url == backend_url and point in barriers:
+        if client.base_url != backend_url:
+            return ORIGINAL_SEND(client, method, path, **kwargs)
+        if point in barriers:
             with lock:
                 first = (id(client), point) not in passed
                 passed.add((id(client), point))
@@ -37,9 +43,26 @@ def line_up_at_writes(monkeypatch, backend_url: str) -> None:
                 # If the other run never gets here (nothing to create), go on alone.
                 with contextlib.suppress(threading.BrokenBarrierError):
                     barriers[point].wait()
-        return ORIGINAL_SEND(client, method, path, **kwargs)
+        if point != RACE_POINTS[1]:
+            return ORIGINAL_SEND(client, method, path, **kwargs)
+        sent = time.monotonic()
+        try:
+            return ORIGINAL_SEND(client, method, path, **kwargs)
+        finally:
+            with lock:
+                writes.setdefault(id(client), []).append((sent, time.monotonic()))
 
     monkeypatch.setattr(JSONClient, "send_once", send_once)
+    return writes
+
+
+def assert_both_wrote_at_once(writes: dict[int, list[tuple[float, float]]]) -> None:
+    """The race happened: a batch write of one run was in flight while one of the other
+    run's was (their intervals intersect), not one run after the other."""
+    assert len(writes) == 2, f"{len(writes)} runs wrote products"
+    first, second = writes.values()
+    overlapping = [(a, b) for a in first for b in second if a[0] < b[1] and b[0] < a[1]]
+    assert overlapping, writes
 
 
 def two_at_once(run_sync):
@@ -59,8 +82,9 @@ def assert_racing_runs_sound(runs) -> None:
 
 def test_two_runs_at_once(run_sync, store, source, empty_store, matrix, monkeypatch):
     matrix.scenario = "two runs at once (cold, then changes)"
-    line_up_at_writes(monkeypatch, empty_store.backend_url)
+    writes = line_up_at_writes(monkeypatch, empty_store.backend_url)
     runs = two_at_once(run_sync)
+    assert_both_wrote_at_once(writes)
     assert_racing_runs_sound(runs)
     assert_no_duplicates(store, matrix)
     matrix.note = "created " + " + ".join(str(r.metadata.get("created")) for r in runs)
@@ -73,8 +97,9 @@ def test_two_runs_at_once(run_sync, store, source, empty_store, matrix, monkeypa
     source.mutate("price", ids=list(range(1, 16)))
     source.mutate("add", count=10)
     source.mutate("remove", ids=[40, 41])
-    line_up_at_writes(monkeypatch, empty_store.backend_url)
+    writes = line_up_at_writes(monkeypatch, empty_store.backend_url)
     runs = two_at_once(run_sync)
+    assert_both_wrote_at_once(writes)
     assert_racing_runs_sound(runs)
     assert_no_duplicates(store, matrix)
     failed = sorted({name for r in runs for name, ok in r.checks.items() if not ok})

@@ -5,13 +5,8 @@ archived, and their handles never taken."""
 import pytest
 
 from product_sync.core.handles import base_handle
-from product_sync_tests.faults.conftest import (
-    PREFIX,
-    Store,
-    assert_converged,
-    our_source_id,
-    snapshot_foreign,
-)
+from product_sync_tests.faults.conftest import Store, assert_converged, snapshot_foreign
+from product_sync_tests.judges.store_reader import PREFIX, our_source_id
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 

@@ -1,28 +1,45 @@
 """Source faults: the catalog server misbehaves (seeded rules) while the real sync reads it.
 
-A run either converges despite the faults (retries) or fails at job level — the source
-unreachable after retries — with nothing written; the next run then converges.
+With the retry policy as shipped (3 retries, backoff 1 s -> 2 s -> 4 s, `Retry-After`
+honoured), a run under 20 % faults of each kind converges by itself. The same run with
+retries off does not — so the faults really do break a run that does not retry. A source
+that stays down fails the run at job level, with nothing written.
 """
+
+import threading
+import time
+from dataclasses import dataclass
 
 import pytest
 
+from product_sync.resources.dummyjson import DummyJSONResource
+from product_sync.resources.http import JSONClient, TransientError
 from product_sync_tests.faults.conftest import (
     assert_converged,
     assert_no_duplicates,
+    measure_convergence,
     snapshot_foreign,
     store_is_empty,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults]
 
-# Small pages make many requests (21 a read), so a 20 % rate meets every kind of request.
-PAGED = {"page_size": 5}
+SHIPPED_RETRIES = {
+    name: DummyJSONResource.model_fields[name].default
+    for name in ("max_retries", "initial_backoff_s", "max_backoff_s")
+}
+# One page at a time: the catalog numbers requests as they arrive and a seed decides which
+# numbers meet a fault, so reading in order makes each step the same run every time. (With
+# pages in parallel, which request a retry is, and so whether one request meets four
+# faults in a row and the run fails, would change from run to run.)
+SERIAL_READ = {"page_size": 10, "concurrency": 1}
 
 PAGES_OF_10 = {"page_size": 10}  # enough for the scenarios that fail or move on purpose
 
+# Retry-After 2 s is longer than the first backoff (1 s): a wait of 2 s is the header's.
 SOURCE_FAULTS = {
     "5xx_20pct": ([{"kind": "error", "rate": 0.2}], {}),
-    "429_retry_after": ([{"kind": "rate_limit", "rate": 0.25, "retry_after": 1}], {}),
+    "429_retry_after": ([{"kind": "rate_limit", "rate": 0.2, "retry_after": 2}], {}),
     "slow_beyond_timeout": (
         [{"kind": "slow", "rate": 0.2, "seconds": 1.0}],
         {"read_timeout_s": 0.5},
@@ -43,6 +60,56 @@ SOURCE_FAULTS = {
 }
 
 
+def with_a_sure_hit(rules: list[dict]) -> list[dict]:
+    """The rules, plus their first kind once for certain on the 2nd request (a page read):
+    a read of ~11 requests can miss a 20 % rate altogether, and then proves nothing."""
+    sure = {k: v for k, v in rules[0].items() if k != "rate"}
+    return [{**sure, "requests": [2]}, *rules]
+
+
+@dataclass
+class Attempt:
+    key: tuple  # (thread, path, params): the same request asked again has the same key
+    started: float
+    ended: float
+    status: int | None = None  # of a transient failure
+    retry_after: float | None = None
+
+
+def record_source_attempts(monkeypatch, base_url: str) -> list[Attempt]:
+    """Every request the sync's HTTP client sends to the catalog, as it is sent."""
+    attempts: list[Attempt] = []
+    original = JSONClient.send_once
+
+    def send_once(client, method, path, **kwargs):
+        if client.base_url != base_url.rstrip("/"):
+            return original(client, method, path, **kwargs)
+        params = tuple(sorted((kwargs.get("params") or {}).items()))
+        attempt = Attempt((threading.get_ident(), path, params), time.monotonic(), 0.0)
+        attempts.append(attempt)
+        try:
+            return original(client, method, path, **kwargs)
+        except TransientError as error:
+            attempt.status, attempt.retry_after = error.status, error.retry_after
+            raise
+        finally:
+            attempt.ended = time.monotonic()
+
+    monkeypatch.setattr(JSONClient, "send_once", send_once)
+    return attempts
+
+
+def waits_after_429(attempts: list[Attempt]) -> list[tuple[float, float]]:
+    """(Retry-After asked, seconds until the same request was sent again) per 429."""
+    waits = []
+    for n, attempt in enumerate(attempts):
+        if attempt.status != 429:
+            continue
+        again = next(a for a in attempts[n + 1 :] if a.key == attempt.key)
+        waits.append((attempt.retry_after, again.started - attempt.ended))
+    return waits
+
+
 def failed_cleanly_at_the_source(run) -> bool:
     """A job-level failure: the source step failed, with a message naming the source."""
     failed = [e.step_key for e in run.result.all_events if e.is_step_failure]
@@ -53,31 +120,47 @@ def updated_at(store) -> dict[str, str]:
     return {p["id"]: p["updated_at"] for p in store.products("id,updated_at")}
 
 
-def test_source_faults(run_sync, store, source, matrix):
+def test_source_faults(run_sync, store, source, matrix, monkeypatch):
     """One store, one kind of fault after the other: a cold sync under the first, then
     for each next kind a catalog with changes (prices, additions, a removal) to sync
-    under it, so every kind meets creates, updates and archives. Each step converges."""
-    for step, (kind, (rules, settings)) in enumerate(SOURCE_FAULTS.items()):
+    under it, so every kind meets creates, updates and archives. In each step a run with
+    retries off fails and writes nothing; the same run with the shipped retries, meeting
+    the same faults, converges."""
+    attempts = record_source_attempts(monkeypatch, source.base_url)
+    honoured: list[tuple[float, float]] = []
+    for step, (kind, (rates, settings)) in enumerate(SOURCE_FAULTS.items()):
         row = matrix.step(f"source: {kind}")
+        rules = with_a_sure_hit(rates)
         if step:
             source.mutate("price", count=5)
             source.mutate("add", count=2)
             source.mutate("remove", count=1)
         before = updated_at(store)
+
         source.set_faults(rules, seed=step)
-        run = run_sync(dummyjson={**PAGED, **settings})
-        assert sum(source.state()["faults"]["injected"].values()) > 0, "the rules never fired"
-        if run.success:
-            assert run.metadata["errors"] == 0, run.metadata
-            row.note = f"{run.metadata['retries']} retries"
-        else:
-            row.note = "1st run failed at job level"
-            assert failed_cleanly_at_the_source(run), run.errors
-            assert updated_at(store) == before, "a failed read must not write anything"
-            source.set_faults([])
-            assert run_sync(dummyjson=PAGED).success
+        unretried = run_sync(dummyjson={**SERIAL_READ, **settings, "max_retries": 0})
+        source.set_faults([])
+        assert failed_cleanly_at_the_source(unretried), unretried.errors
+        assert updated_at(store) == before, "a failed read must not write anything"
+        assert not measure_convergence(store, source).converged
+
+        del attempts[:]
+        source.set_faults(rules, seed=step)
+        run = run_sync(dummyjson={**SERIAL_READ, **SHIPPED_RETRIES, **settings})
+        injected = sum(source.state()["faults"]["injected"].values())
+        source.set_faults([])
+        assert injected > 0, "the rules never fired"
+        assert run.success, run.errors
+        assert run.metadata["errors"] == 0, run.metadata
+        assert run.metadata["retries"] >= injected, run.metadata  # every fault was retried
+        honoured += waits_after_429(attempts)
+        row.note = f"{run.metadata['retries']} retries; without retries: failed"
         assert_converged(store, source, row=row)
-    source.set_faults([])
+
+    # The 429s said "Retry-After: 2" (or 1): each retry waited at least that long (a
+    # lower bound on a sleep, which no slow machine can break; 10 ms for clock rounding).
+    assert any(asked == 2 for asked, _ in honoured), honoured
+    assert all(waited >= asked - 0.01 for asked, waited in honoured), honoured
 
 
 def test_source_unreachable_fails_the_run_without_writes(run_sync, store, source, matrix):

@@ -14,7 +14,7 @@ PREFIX = "dummyjson:"
 class RecordingMedusa(MedusaResource):
     """Takes the payloads it is handed instead of sending them."""
 
-    def write_products(self, creates, updates, on_batch=None):
+    def write_products(self, creates, updates):
         calls = self.__dict__.setdefault("_calls", [])
         calls.append((list(creates), list(updates)))
         return WriteReport(created=len(creates), updated=len(updates))

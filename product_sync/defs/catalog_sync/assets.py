@@ -9,6 +9,7 @@ from product_sync.core.catalog import SourceCatalog
 from product_sync.core.planning import ProductIndex
 from product_sync.defs.catalog_sync import metadata, review
 from product_sync.defs.catalog_sync.settings import SyncSettings
+from product_sync.defs.operations.freshness import SYNC_FRESHNESS_POLICY
 from product_sync.defs.run_files import run_dir
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
@@ -142,7 +143,13 @@ def medusa_product_index(context: dg.AssetExecutionContext, medusa: MedusaResour
     return index
 
 
-@dg.asset(name=names.SYNC_ASSET, group_name=names.CATALOG_GROUP, kinds={"medusa"}, owners=OWNERS)
+@dg.asset(
+    name=names.SYNC_ASSET,
+    group_name=names.CATALOG_GROUP,
+    kinds={"medusa"},
+    owners=OWNERS,
+    freshness_policy=SYNC_FRESHNESS_POLICY,
+)
 def synced_products(
     context: dg.AssetExecutionContext,
     config: SyncConfig,

@@ -10,6 +10,7 @@ from product_sync import names
 from product_sync.core import audit
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.mapping import source_id_of
+from product_sync.core.ownership import CREATE_ONLY, IGNORE, SOURCE
 from product_sync.core.planning import ProductIndex
 from product_sync.defs.catalog_sync.metadata import table
 from product_sync.defs.catalog_sync.settings import SyncSettings
@@ -17,7 +18,7 @@ from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_
 from product_sync.sync import CategoryMap, SyncReport, known_images, plan_against_store, stock_plan
 
 ASSET = names.SYNC_ASSET
-CHECK_FIELDS = INDEX_FIELDS + ",categories.id"
+CHECK_FIELDS = INDEX_FIELDS
 INPUTS = [names.SOURCE_ASSET, names.CATEGORY_ASSET]
 
 SPECS = [
@@ -117,6 +118,9 @@ def synced_products_checks(
         )
 
     index = ProductIndex.build(prefix, filter(None, (indexed_product(prefix, p) for p in listing)))
+    # What the merchant owns is not held against the store (`create_only` / `ignore`).
+    policy = sync_settings.ownership.policy()
+    owned = {name: policy.of(name) is SOURCE for name in ("status", "category", "price")}
     # Archives are left out: whether they happen depends on the run's guardrail setting.
     sales_channel_id = medusa.default_sales_channel_id()
     # The links the sync planned with, categories it created this run included.
@@ -132,6 +136,7 @@ def synced_products_checks(
         images=known_images(index) if sync_settings.upload_images else None,
         shipping_profile_id=medusa.shipping_profile_id(sync_settings.shipping_profile),
         allow_backorder=sync_settings.allow_backorder,
+        policy=policy,
     )
     # Records refused at planning (a SKU or barcode another record holds) are quarantined,
     # not missing: they count below as quarantined, not against presence or prices.
@@ -141,25 +146,31 @@ def synced_products_checks(
     yield result("no_duplicate_external_ids", audit.duplicate_values(listing, "external_id"))
     yield result("no_duplicate_handles", audit.duplicate_values(listing, "handle"))
     yield result(
-        "every_source_product_present_once", audit.present_exactly_once(prefix, source, listing)
+        "every_source_product_present_once",
+        audit.present_exactly_once(prefix, source, listing, merchant_status=not owned["status"]),
     )
-    yield result(
-        "categories_linked",
-        audit.categories_linked(prefix, source, category_map.ids, listing),
-    )
-    yield result("prices_match_source", audit.prices_match(prefix, source, listing))
+    if owned["category"]:
+        yield result(
+            "categories_linked",
+            audit.categories_linked(prefix, source, category_map.ids, listing),
+        )
+    else:
+        yield result("categories_linked", audit.finding([]), skipped=1)
+    if owned["price"]:
+        yield result("prices_match_source", audit.prices_match(prefix, source, listing))
+    else:
+        yield result("prices_match_source", audit.finding([]), skipped=1)
     pending = [w.source_id for w in plan.creates + plan.updates]
     yield result("idempotent", audit.finding(pending), **plan.counts())
-    locations = (
-        medusa.stock_locations(medusa.stock_location_name) if sync_settings.sync_stock else []
-    )
-    if sync_settings.sync_stock and not locations:
+    stock_synced = sync_settings.sync_stock and policy.stock is not IGNORE
+    locations = medusa.stock_locations(medusa.stock_location_name) if stock_synced else []
+    if stock_synced and not locations:
         yield result(
             "stock_matches_source",
             audit.finding([medusa.stock_location_name]),
             no_stock_location=1,
         )
-    elif sync_settings.sync_stock:
+    elif stock_synced:
         location_id = locations[0]["id"]
         # The listing above was read after the sync and names each variant's item.
         items = {
@@ -167,7 +178,13 @@ def synced_products_checks(
             for source_id, product in index.products.items()
             if product.inventory_item_id
         }
-        stock = stock_plan(dummyjson_products, medusa, location_id, items)
+        stock = stock_plan(
+            dummyjson_products,
+            medusa,
+            location_id,
+            items,
+            missing_only=policy.stock is CREATE_ONLY,
+        )
         off = [level["inventory_item_id"] for level in stock.create + stock.update]
         yield result("stock_matches_source", audit.finding(off))
     else:

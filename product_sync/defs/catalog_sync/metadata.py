@@ -10,7 +10,9 @@ from typing import Any
 import dagster as dg
 
 from product_sync.core.catalog import SourceCatalog
+from product_sync.core.identifiers import DroppedIdentifier
 from product_sync.core.models import Quarantined
+from product_sync.core.ownership import MerchantEdit
 from product_sync.sync import SyncOutcome
 
 TABLE_ROWS_SHOWN = 200
@@ -44,6 +46,29 @@ def quarantine_table(quarantined: Iterable[Quarantined]) -> dg.TableMetadataValu
     )
 
 
+def merchant_edits_table(edits: Iterable[MerchantEdit]) -> dg.TableMetadataValue:
+    """Fields of our products edited in the store, and whether the sync overwrote them."""
+    return table(
+        [
+            ("external_id", "string"),
+            ("handle", "string"),
+            ("field", "string"),
+            ("store_value", "string"),
+            ("source_value", "string"),
+            ("action", "string"),
+        ],
+        (e.model_dump() for e in edits),
+    )
+
+
+def identifiers_dropped_table(dropped: Iterable[DroppedIdentifier]) -> dg.TableMetadataValue:
+    """Products synced without a barcode another product holds."""
+    return table(
+        [("source_id", "int"), ("field", "string"), ("value", "string"), ("held_by", "int")],
+        (d.model_dump() for d in dropped),
+    )
+
+
 def admin_products_url(backend_url: str) -> dg.UrlMetadataValue:
     return dg.MetadataValue.url(f"{backend_url.rstrip('/')}/app/products")
 
@@ -59,6 +84,8 @@ def sync_metadata(outcome: SyncOutcome, catalog: SourceCatalog, backend_url: str
         "dagster/row_count": report.created + report.updated + report.unchanged,
         "archive_blocked": 1 if report.archive_blocked_reason else 0,
         "quarantine": quarantine_table([*catalog.quarantined, *plan.quarantined]),
+        "merchant_edits": merchant_edits_table(plan.merchant_edits),
+        "dropped_identifiers": identifiers_dropped_table(plan.identifiers_dropped),
         "write_errors": table(
             [("external_ids", "string"), ("count", "int"), ("message", "string")],
             (

@@ -15,7 +15,7 @@ sync_job = dg.define_asset_job(
     names.SYNC_JOB,
     selection=dg.AssetSelection.groups(names.CATALOG_GROUP),
     description="Sync the DummyJSON catalog into the Medusa store.",
-    tags=SYNC_CONCURRENCY_TAG,
+    tags=names.SYNC_JOB_TAGS,
 )
 
 daily_sync_schedule = dg.ScheduleDefinition(

@@ -142,7 +142,7 @@ def combine_ranges(
 @dg.job(
     name=names.SCALE_OUT_JOB,
     description="Sync the catalog range by range, ranges in parallel processes (100k+).",
-    tags=names.SYNC_QUEUE_TAG,
+    tags=names.SCALE_OUT_JOB_TAGS,
     executor_def=dg.multiprocess_executor,
     config={"execution": {"config": {"max_concurrent": MAX_CONCURRENT}}},
 )

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from product_sync.core import ownership
 from product_sync.core.images import parse_stored
 from product_sync.core.mapping import ARCHIVED_KEY, CATEGORY_KEY, HASH_KEY, source_id_of
 from product_sync.core.planning import IndexedProduct
@@ -14,10 +15,25 @@ from product_sync.core.planning import IndexedProduct
 # The inventory item id costs the 10k store's index ~0.07 s per page of 2000 and spares
 # the stock step a listing of every product (~2 s).
 INVENTORY_FIELD = "variants.inventory_items.inventory_item_id"
-INDEX_FIELDS = (
-    "id,handle,external_id,status,metadata,"
-    "variants.id,variants.sku,variants.prices.amount,variants.prices.currency_code,"
-    + INVENTORY_FIELD
+# With what drift detection compares (title, description, images, categories: see
+# `core.ownership.GROUPS`), listed once per product and kept only where it differs.
+INDEX_FIELDS = ",".join(
+    dict.fromkeys(
+        [
+            "id",
+            "handle",
+            "external_id",
+            "status",
+            "metadata",
+            "variants.id",
+            "variants.sku",
+            "variants.barcode",
+            "variants.prices.amount",
+            "variants.prices.currency_code",
+            INVENTORY_FIELD,
+            *ownership.INDEX_FIELDS,
+        ]
+    )
 )
 WRITE_RESULT_FIELDS = "id,handle,external_id"
 # A create's answer names the inventory items Medusa made for the new variants.
@@ -49,10 +65,13 @@ def indexed_product(prefix: str, product: dict[str, Any]) -> IndexedProduct | No
         category_id=metadata.get(CATEGORY_KEY),
         variant_id=variant.get("id"),
         sku=variant.get("sku"),
+        barcode=variant.get("barcode"),
         price=usd_price(variant),
         archived=bool(metadata.get(ARCHIVED_KEY)),
         images=parse_stored(metadata),
         inventory_item_id=inventory_item(variant),
+        field_record=ownership.pack_record(ownership.parse_record(metadata)),
+        edits=ownership.store_edits(product),
     )
 
 

@@ -7,7 +7,7 @@ go out depth first, so a batch's leftovers are sent before the next batch.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -23,7 +23,6 @@ class ProductWrites(WriteRecovery):
         self,
         creates: Sequence[dict[str, Any]],
         updates: Sequence[dict[str, Any]],
-        on_batch: Callable[[WriteReport], None] | None = None,
     ) -> WriteReport:
         """Send creates and updates in batches through `POST /admin/products/batch`.
 
@@ -38,10 +37,7 @@ class ProductWrites(WriteRecovery):
 
         def run(batch: tuple[str, Batch]) -> WriteReport:
             kind, items = batch
-            result = self._write_batch(kind, items)
-            if on_batch:
-                on_batch(result)
-            return result
+            return self._write_batch(kind, items)
 
         if self.write_concurrency == 1:
             for result in map(run, batches):
