@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -67,9 +68,44 @@ class SyncRun:
     check_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
+    def run_id(self) -> str:
+        return self.result.run_id
+
+    @property
     def writes(self) -> int:
         m = self.metadata
         return m["created"] + m["updated"] + m["archived"]
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    """A Dagster home of its own (a test may run a CLI process in it). Telemetry off, as in
+    the repo's dagster.yaml: Dagster would otherwise write its event log under the repo."""
+    path = tmp_path / "dagster_home"
+    path.mkdir()
+    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return path
+
+
+@pytest.fixture
+def instance(home: Path) -> Iterator[dg.DagsterInstance]:
+    """A persistent Dagster instance for the test: runs find each other's artifacts (a
+    journal, a plan) by run id, as in a deployment."""
+    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
+        yield instance
+
+
+def step_failure(result: dg.ExecuteInProcessResult) -> str:
+    """What the failed step said (its Failure's description, or the error)."""
+    texts = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            if data.user_failure_data and data.user_failure_data.description:
+                texts.append(data.user_failure_data.description)
+            if data.error:
+                texts.append(data.error.message)
+    return "\n".join(texts)
 
 
 @pytest.fixture
@@ -105,9 +141,12 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
         max_archive_fraction: float | None = None,
         api_key: str | None = None,
         raise_on_error: bool = True,
+        instance: dg.DagsterInstance | None = None,
+        apply_plan: str | None = None,
         **settings: Any,
     ) -> SyncRun:
-        """`settings`: fields of `SyncSettings` or of `MedusaResource`."""
+        """`settings`: fields of `SyncSettings` or of `MedusaResource`; `instance`: the
+        Dagster instance to run in (default: a new ephemeral one per run)."""
         switches = {k: settings.pop(k) for k in list(settings) if k in SyncSettings.model_fields}
         resources = {
             "sync_settings": SyncSettings(**switches),
@@ -125,6 +164,8 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
         sync_config: dict[str, Any] = {"dry_run": dry_run}
         if max_archive_fraction is not None:
             sync_config["max_archive_fraction"] = max_archive_fraction
+        if apply_plan:
+            sync_config["apply_plan"] = apply_plan
         result = dg.materialize(
             _assets_and_checks(),
             resources=resources,
@@ -135,6 +176,7 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
                 }
             },
             raise_on_error=raise_on_error,
+            instance=instance,
         )
         metadata = {}
         if result.success:
