@@ -2,8 +2,8 @@
 print a markdown table, write `benchmarks/results/latest.json` and `latest.md`.
 
 Every measured sync runs in a fresh subprocess (`benchmarks.child`); its peak RSS comes from
-`os.wait4`. Cold scenarios start from `Stack.reset()` (an empty store and a freshly booted
-Medusa) followed by the same small warm-up for every contender (45 throwaway draft products
+`os.wait4`. Cold scenarios start from `Stack.reset(restart=True)` (an empty store and a freshly
+booted Medusa) followed by the same small warm-up for every contender (45 throwaway draft products
 created and deleted), so no contender pays for Medusa's first-request JIT and the others not.
 The catalog server runs in this process, on a free port.
 
@@ -249,7 +249,7 @@ class Bench:
         print(f"[bench {elapsed:6.0f}s] {message}", file=sys.stderr, flush=True)
 
     def empty_store(self) -> StackInfo:
-        self.info = self.stack.reset()
+        self.info = self.stack.reset(restart=True)  # cold: a freshly booted Medusa
         warm_up(self.info)
         return self.info
 

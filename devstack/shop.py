@@ -1,8 +1,8 @@
 """The local store set up like a real shop, so a storefront can buy what the sync writes.
 
 A fresh Medusa can list products but not sell them. This adds, through the Admin API and
-only where missing (every step looks before it creates, so it runs after every `up` and
-`reset` at the cost of a few reads):
+only where missing (every step looks before it creates, so it is safe to run again on a
+store that has it). It is a store setup hook, baked into the template once:
 
 - a US region in USD with the system payment provider (``pp_system_default``);
 - a publishable API key on the default sales channel (Medusa's own default key, if any);
@@ -16,6 +16,7 @@ In a real store this is the merchant's setup; the sync never creates any of it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +104,13 @@ def open_shop(
         shipping_profile_id=profile,
         shipping_option_id=option,
     )
+
+
+def setup_shop(admin: Any, meta: Mapping[str, str]) -> dict[str, str]:
+    """Store setup hook (devstack.store_setup.STORE_SETUP): the shop, baked into the
+    template, so every reset starts with it; the storefront's key and region go to the env."""
+    shop = open_shop(admin.base_url, meta["api_key"])
+    return {"MEDUSA_PUBLISHABLE_KEY": shop.publishable_key, "MEDUSA_REGION_ID": shop.region_id}
 
 
 def _default_channel(admin: _Admin) -> str:

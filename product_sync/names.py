@@ -60,6 +60,19 @@ DEFAULT_STALE_AFTER_HOURS = 25.0
 # Run config keys other tooling writes.
 PRODUCT_IDS_FIELD = "product_ids"
 DRY_RUN_FIELD = "dry_run"
+# On synced_products: apply exactly the plan of this dry run (its run id).
+APPLY_PLAN_FIELD = "apply_plan"
+# On the revert op: the run to undo, and whether to overwrite changes made since.
+REVERT_RUN_ID_FIELD = "run_id"
+REVERT_FORCE_FIELD = "force"
+
+
+def revert_run_config(run_id: str, *, force: bool = False) -> dict[str, Any]:
+    """Run config of a `revert_sync_run` run undoing `run_id`."""
+    config: dict[str, Any] = {REVERT_RUN_ID_FIELD: run_id}
+    if force:
+        config[REVERT_FORCE_FIELD] = True
+    return {"ops": {REVERT_OP: {"config": config}}}
 
 
 def targeted_run_config(product_ids: list[int]) -> dict[str, Any]:

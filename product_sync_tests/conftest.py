@@ -3,13 +3,21 @@
 * ``medusa_stack`` (session): brings the stack up through the same Python API as
   ``scripts/devstack up`` (reusing a running one) and yields its ``StackInfo``
   (``backend_url``, ``api_key`` — send it as ``auth=(api_key, "")`` —, admin credentials,
-  ``database_url``, ``region_id``, ``sales_channel_id``, ...). At the end of the session it
-  stops only what the session started; ``DEVSTACK_KEEP=1`` leaves everything running.
-* ``empty_store`` (function): ``reset`` (store DB re-cloned from the template, a few
-  seconds) and returns the ``StackInfo``; credentials stay the same.
+  ``database_url``, ``region_id``, ``sales_channel_id``, ``setup``, ...). At the end of the
+  session it stops only what the session started; ``DEVSTACK_KEEP=1`` leaves it running.
+* ``empty_store`` (function): ``reset`` — the store as the template has it, restored in
+  place under the running Medusa (well under a second) — and returns the ``StackInfo``;
+  credentials stay the same.
 
-Without Node.js the fixtures skip (``pytest.fail`` when ``CI`` is set). Deselect the
-e2e tests with ``-m "not e2e"``.
+Rules for tests that use the store (they keep resets fast and the suite independent of
+order): take ``empty_store`` for a clean store, never rely on what an earlier test left;
+don't keep a connection or transaction open on the store DB past the test (a reset then
+falls back to re-cloning the store and restarting Medusa, about 10-20 s); a test that kills
+or stops Medusa restarts it before it ends (``faults``' ``stack`` fixture does); a test
+that needs a freshly booted Medusa calls ``Stack(REPO_ROOT).reset(restart=True)``.
+
+Without Node.js the fixtures fail with what to install (never skip). Deselect the e2e
+tests with ``-m "not e2e"``.
 """
 
 from __future__ import annotations
@@ -25,20 +33,17 @@ from devstack.stack import NodeMissingError, Stack, StackInfo
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _node_or_skip(stack: Stack) -> None:
+def _node_or_fail(stack: Stack) -> None:
     try:
         stack.check_node()
     except NodeMissingError as exc:
-        message = f"the Medusa dev stack needs Node.js: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
+        pytest.fail(f"the Medusa dev stack needs Node.js: {exc}", pytrace=False)
 
 
 @pytest.fixture(scope="session")
 def medusa_stack() -> Iterator[StackInfo]:
     stack = Stack(REPO_ROOT)
-    _node_or_skip(stack)
+    _node_or_fail(stack)
     before = stack.status()
     postgres_was_running = before["postgres"]["pid"] is not None
     medusa_was_running = before["running"]

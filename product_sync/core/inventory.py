@@ -11,6 +11,8 @@ class StockPlan(BaseModel):
     create: list[dict[str, object]] = []  # levels that do not exist yet at the location
     update: list[dict[str, object]] = []  # levels whose quantity differs
     unchanged: int = 0
+    # Item id -> its quantity before, of the levels written (None: no level yet).
+    before: dict[str, int | None] = {}
 
 
 def plan_stock(
@@ -29,8 +31,10 @@ def plan_stock(
         have = current.get(item_id)
         if have is None:
             plan.create.append(level)
+            plan.before[item_id] = None
         elif have != quantity:
             plan.update.append(level)
+            plan.before[item_id] = have
         else:
             plan.unchanged += 1
     return plan

@@ -132,6 +132,7 @@ def to_medusa_product(
     images: Mapping[str, StoredImage] | None = None,
     shipping_profile_id: str | None = None,
     allow_backorder: bool = False,
+    links: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The full desired state of one product, in the shape `POST /admin/products` takes.
 
@@ -140,7 +141,8 @@ def to_medusa_product(
     profile a cart needs a shipping method for (Medusa sets none by itself, and a cart
     holding a product without one cannot be completed); None leaves the key out, so a
     store without a profile keeps what it has. `allow_backorder`: a variant out of stock
-    can still be bought (Medusa refuses it at add-to-cart otherwise).
+    can still be bought (Medusa refuses it at add-to-cart otherwise). `links`: the
+    product's tags and collection (`core.taxonomy.ProductTaxonomy.links`).
     """
     copies = images or {}
 
@@ -163,6 +165,7 @@ def to_medusa_product(
     }
     if shipping_profile_id:
         payload["shipping_profile_id"] = shipping_profile_id
+    payload.update(links or {})
     payload["metadata"][IMAGES_KEY] = (
         stored_for(source_urls(src.images, src.thumbnail), copies) if images is not None else None
     )

@@ -19,7 +19,8 @@ for the payload the sync sends and for the Admin API row of the product it wrote
 have the same shape: `title`, `images[].url`, `categories[].id`, …), whose `fields` are what
 the index must list to read it, and whose `strip` takes it out of a payload. A group of
 `FIELD_GROUPS` without a `FieldGroup` is accepted in settings and not written by this
-build's payloads (`stock` is applied by the stock step; see `sync.stock`).
+build's payloads (`stock` is applied by the stock step, see `sync.stock`; `sale_price` by
+the sale-price step, see `sync.sale_prices`).
 """
 
 from __future__ import annotations
@@ -200,6 +201,22 @@ GROUPS: dict[str, FieldGroup] = {
             _pop("categories", metadata=(CATEGORY_KEY,)),
             lambda v: ", ".join(v) or "(none)",
         ),
+        # Tags and the brand collection, as ids. A payload leaves a key out while its ids
+        # are not all known (`core.taxonomy`): that group is then neither written nor judged.
+        FieldGroup(
+            "tags",
+            ("tags.id",),
+            lambda p: sorted(t["id"] for t in p["tags"] or []),
+            _pop("tags"),
+            lambda v: ", ".join(v) or "(none)",
+        ),
+        FieldGroup(
+            "collection",
+            ("collection_id",),
+            lambda p: p["collection_id"],
+            _pop("collection_id"),
+            lambda v: v or "(none)",
+        ),
         FieldGroup("status", ("status",), lambda p: p["status"], _pop("status")),
         FieldGroup("metadata", ("metadata",), _source_metadata, _strip_metadata, _show_metadata),
     )
@@ -281,14 +298,25 @@ class MerchantEdit(BaseModel):
     action: Literal["overwritten", "kept"]
 
 
+_ABSENT = object()
+
+
+def _carried(group: FieldGroup, payload: Mapping[str, Any]) -> Any:
+    """The group's value in a payload, or `_ABSENT` when the payload does not carry it."""
+    try:
+        return group.read(payload)
+    except KeyError:
+        return _ABSENT
+
+
 def for_create(payload: dict[str, Any], policy: OwnershipPolicy) -> dict[str, Any]:
     """A create payload without the ignored groups, recording what it writes."""
     record = {}
     for name, group in GROUPS.items():
         if policy.of(name) is IGNORE:
             group.strip(payload, True)
-        else:
-            record[name] = value_hash(group.read(payload))
+        elif (value := _carried(group, payload)) is not _ABSENT:
+            record[name] = value_hash(value)
     payload["metadata"][FIELDS_KEY] = record
     return payload
 
@@ -321,7 +349,11 @@ def reconcile(
     rewrite = False
     found: list[MerchantEdit] = []
     for name, group in GROUPS.items():
-        value = group.read(update)
+        value = _carried(group, update)
+        if value is _ABSENT:  # not sent: the store keeps it, and the record what it said
+            if name in record:
+                new_record[name] = record[name]
+            continue
         wanted = value_hash(value)
         owner = policy.of(name)
         if name == "status" and owner is CREATE_ONLY and archived:

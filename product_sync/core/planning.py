@@ -28,6 +28,7 @@ from product_sync.core.mapping import (
 )
 from product_sync.core.models import Quarantined, SourceProduct
 from product_sync.core.ownership import MerchantEdit, OwnershipPolicy, StoreValue
+from product_sync.core.taxonomy import ProductTaxonomy
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -183,6 +184,7 @@ def plan_sync(
     shipping_profile_id: str | None = None,
     allow_backorder: bool = False,
     policy: OwnershipPolicy | None = None,
+    taxonomy: ProductTaxonomy | None = None,
 ) -> SyncPlan:
     """Decide create / update / unchanged / archive for every product.
 
@@ -198,7 +200,9 @@ def plan_sync(
     source image URLs to uploaded copies (None when images are not uploaded);
     `shipping_profile_id` and `allow_backorder` go into every payload (so into its hash: a
     product written without them is updated once); `policy`: who owns which fields
-    (`core.ownership`; default: the source, except a product's status after its create).
+    (`core.ownership`; default: the source, except a product's status after its create);
+    `taxonomy` links each product to its tags and brand collection (None: their links are
+    not part of the plan).
     """
     policy = policy or OwnershipPolicy()
     prefix = index.external_id_prefix
@@ -240,6 +244,7 @@ def plan_sync(
             images=images,
             shipping_profile_id=shipping_profile_id,
             allow_backorder=allow_backorder,
+            links=taxonomy.links(src) if taxonomy else None,
         )
         if src.id in dropped_by_id:
             payload = _without(payload, dropped_by_id[src.id])

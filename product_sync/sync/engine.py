@@ -17,17 +17,24 @@ from product_sync.core.categories import CategoryLinks
 from product_sync.core.mapping import external_id
 from product_sync.core.ownership import CREATE_ONLY, IGNORE, OwnershipPolicy
 from product_sync.core.planning import ProductIndex, SyncPlan
+from product_sync.core.review import PlanRow, StockRow, plan_rows
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
 from product_sync.sync.categories import CategoryMap, apply_category_map, plan_category_map
 from product_sync.sync.images import ImageReport, known_images, resolve_images
+from product_sync.sync.journal import RunJournal, plan_product_ids, read_states
 from product_sync.sync.planning import MAX_HANDLE_ROUNDS, plan_against_store
 from product_sync.sync.report import SyncReport
+from product_sync.sync.review import preview_stock, stock_rows
+from product_sync.sync.sale_prices import read_sale_prices_ahead, sync_sale_prices
 from product_sync.sync.scope import SyncScope, read_index, read_source
 from product_sync.sync.stock import read_stock_ahead, stock_items, sync_stock
+from product_sync.sync.taxonomy import Ahead, prepare_taxonomy, record_taxonomy
 from product_sync.sync.writing import write_plan
 
 Warn = Callable[[str], None]
+# Sees the plan before the first product write; raises to stop the run (`review.PlanGate`).
+Gate = Callable[[SyncPlan], None]
 WARNINGS_SHOWN = 20
 
 # A range's index holds only its own products, so the handles other ranges gave to
@@ -47,6 +54,7 @@ class SyncOptions:
     shipping_profile: str | None = None  # an id or a name; None: the store's default
     allow_backorder: bool = False
     ownership: OwnershipPolicy = field(default_factory=OwnershipPolicy)
+    apply_discounts: bool = True  # the source's discounts as sale prices
 
 
 @dataclass
@@ -54,6 +62,9 @@ class SyncOutcome:
     report: SyncReport
     plan: SyncPlan
     categories: CategoryMap
+    # The plan as rows a person reads (field changes old -> new), and the stock levels set.
+    rows: list[PlanRow] = field(default_factory=list)
+    stock: list[StockRow] = field(default_factory=list)
 
 
 def sync_products(
@@ -66,23 +77,35 @@ def sync_products(
     *,
     scope: SyncScope | None = None,
     warn: Warn = lambda _: None,
+    journal: RunJournal | None = None,
+    gate: Gate | None = None,
 ) -> SyncOutcome:
-    """Make the store match `catalog` (the steps after the reads)."""
+    """Make the store match `catalog` (the steps after the reads). `journal` records what
+    a writing run changes; `gate` may stop the run before its first product write."""
     started = time.time()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
     scope = scope or SyncScope()
+    # Tags, collections and the sale price list do not depend on the categories or on
+    # the product writes: made and read while those are.
+    taxonomy_ahead = Ahead(
+        prepare_taxonomy, catalog, medusa, dry_run=options.dry_run, policy=options.ownership
+    )
+    sale_ahead = Ahead(read_sale_prices_ahead, medusa, options.ownership)
     if categories.pending and not options.dry_run:
         categories = apply_category_map(categories, medusa)
     for slug, why in list(categories.failed.items())[:WARNINGS_SHOWN]:
         warn(f"category {slug!r} not synced: {why}")
-    stock_wanted = options.sync_stock and not options.dry_run and options.ownership.stock != IGNORE
+    stock_owned = options.sync_stock and options.ownership.stock != IGNORE
+    stock_wanted = stock_owned and not options.dry_run
     with ThreadPoolExecutor(max_workers=1) as background:
         # The stock location and the index's levels do not depend on the product writes:
         # read them while the products are planned and written.
-        ahead = read_stock_ahead(catalog, index, medusa, background) if stock_wanted else None
+        # A dry run reads them too, to show the levels it would set.
+        ahead = read_stock_ahead(catalog, index, medusa, background) if stock_owned else None
         sales_channel_id = medusa.default_sales_channel_id()
         images = _images(catalog, index, dummyjson, medusa, options, warn)
         shipping_profile_id = medusa.shipping_profile_id(options.shipping_profile)
+        taxonomy = taxonomy_ahead.result()
         planning = RANGE_PLANNING if scope.id_range is not None else WHOLE_PLANNING
 
         def plan(of: SourceCatalog, against: ProductIndex, archive_fraction: float) -> SyncPlan:
@@ -97,6 +120,7 @@ def sync_products(
                 shipping_profile_id=shipping_profile_id,
                 allow_backorder=options.allow_backorder,
                 policy=options.ownership,
+                taxonomy=taxonomy.ids,
                 **planning,
             )
 
@@ -108,10 +132,16 @@ def sync_products(
             warn(f"quarantined source product {item.source_id}: {item.reason}")
         if planned.archive_blocked_reason:
             warn(planned.archive_blocked_reason)
+        if gate is not None:
+            gate(planned)
+        before = read_states(medusa, plan_product_ids(planned))
+        if journal is not None and not options.dry_run:
+            journal.begin_sync(planned, before)
         written: dict[str, str] = {}
         report = write_plan(
             planned, medusa, replan, dry_run=options.dry_run, inventory_items=written
         )
+        levels: list[StockRow] = []
         if stock_wanted:
             items = stock_items(catalog, index, planned, written)
             stock = sync_stock(
@@ -125,6 +155,29 @@ def sync_products(
             if stock.error:
                 warn(f"stock levels not synced: {stock.error}")
             report.stock_updated, report.stock_error = stock.stock_updated, stock.error
+            sources = {item: sid for sid, item in items.known.items()}
+            levels = stock_rows(stock.written, sources)
+        elif ahead is not None:
+            missing_only = options.ownership.stock == CREATE_ONLY
+            levels = preview_stock(catalog, index, planned, ahead, missing_only=missing_only)
+        sale = sync_sale_prices(
+            sale_ahead.result(),
+            catalog,
+            index,
+            planned,
+            medusa,
+            apply=options.apply_discounts,
+            dry_run=options.dry_run,
+            ownership=options.ownership.sale_price,
+        )
+        if journal is not None and not options.dry_run:
+            journal.finish(
+                medusa,
+                stock=stock.written if stock_wanted else (),
+                stock_sources=sources if stock_wanted else None,
+                categories_created={h: categories.ids[h] for h in categories.created},
+            )
+    record_taxonomy(report, taxonomy, sale, warn)
     for detail in report.error_details[:WARNINGS_SHOWN]:
         warn(f"write failed for {detail['ids']}: {detail['message']}")
     report.scope = scope.key
@@ -145,7 +198,13 @@ def sync_products(
     report.pages_fetched = catalog.pages_fetched
     report.http_requests = catalog.http_requests + medusa.requests_made - requests_before
     report.retries = catalog.retries + medusa.retries_made - retries_before
-    return SyncOutcome(report=report.finish(started), plan=planned, categories=categories)
+    return SyncOutcome(
+        report=report.finish(started),
+        plan=planned,
+        categories=categories,
+        rows=plan_rows(planned, index, before, levels),
+        stock=levels,
+    )
 
 
 def sync_scope(
@@ -156,6 +215,7 @@ def sync_scope(
     *,
     links: CategoryLinks | None = None,
     warn: Warn = lambda _: None,
+    journal: RunJournal | None = None,
 ) -> SyncOutcome:
     """Every step for one scope, in one go (a range of a scaled-out sync). `links`: the
     store's category links, if the run read them already (see `read_index`)."""
@@ -166,7 +226,15 @@ def sync_scope(
     categories = plan_category_map(catalog, dummyjson, medusa)
     index = read_index(scope, medusa, catalog, links)
     outcome = sync_products(
-        catalog, categories, index, dummyjson, medusa, options, scope=scope, warn=warn
+        catalog,
+        categories,
+        index,
+        dummyjson,
+        medusa,
+        options,
+        scope=scope,
+        warn=warn,
+        journal=journal,
     )
     outcome.report.finish(started)
     return outcome

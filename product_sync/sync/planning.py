@@ -16,6 +16,7 @@ from product_sync.core.planning import (
     SyncPlan,
     plan_sync,
 )
+from product_sync.core.taxonomy import ProductTaxonomy
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
 from product_sync.resources.medusa.client import LOOKUP_CHUNK
 from product_sync.sync.categories import CategoryMap
@@ -35,6 +36,7 @@ def plan_against_store(
     shipping_profile_id: str | None = None,
     allow_backorder: bool = False,
     policy: OwnershipPolicy | None = None,
+    taxonomy: ProductTaxonomy | None = None,
     rounds: int = MAX_HANDLE_ROUNDS,
     probe_width: int = 0,
 ) -> SyncPlan:
@@ -63,6 +65,7 @@ def plan_against_store(
             shipping_profile_id=shipping_profile_id,
             allow_backorder=allow_backorder,
             policy=policy,
+            taxonomy=taxonomy,
         )
         if not plan.creates:
             return plan

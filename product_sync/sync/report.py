@@ -31,6 +31,11 @@ _SUMMED = (
     "images_uploaded",
     "images_reused",
     "images_failed",
+    "tags_created",
+    "collections_created",
+    "taxonomy_failed",
+    "sale_prices_written",
+    "sale_prices_removed",
     "pages_fetched",
     "http_requests",
     "retries",
@@ -70,6 +75,18 @@ class SyncReport(BaseModel):
     images_uploaded: int = 0
     images_reused: int = 0
     images_failed: int = 0
+    # Tags and brand collections made this run (0 in a dry run, like categories), and the
+    # ids the products were planned with (the checks plan with them too).
+    tags_created: int = 0
+    collections_created: int = 0
+    taxonomy_failed: int = 0
+    tag_ids: dict[str, str] = {}
+    collection_ids: dict[str, str] = {}
+    # Prices of the sync's sale price list created or updated / deleted (in a dry run:
+    # what a real run would write, like `created`).
+    sale_prices_written: int = 0
+    sale_prices_removed: int = 0
+    sale_prices_error: str | None = None
     pages_fetched: int = 0
     http_requests: int = 0
     retries: int = 0
@@ -87,6 +104,9 @@ class SyncReport(BaseModel):
         self.archive_blocked_reason = self.archive_blocked_reason or other.archive_blocked_reason
         self.stock_error = self.stock_error or other.stock_error
         self.category_ids = {**self.category_ids, **other.category_ids}
+        self.tag_ids = {**self.tag_ids, **other.tag_ids}
+        self.collection_ids = {**self.collection_ids, **other.collection_ids}
+        self.sale_prices_error = self.sale_prices_error or other.sale_prices_error
 
     def finish(self, started_at: float) -> SyncReport:
         """Stamp the run's end and throughput; `started_at` is the `time.time()` it began."""

@@ -21,6 +21,8 @@ class StockReport(BaseModel):
     stock_updated: int = 0
     stock_unchanged: int = 0
     error: str | None = None
+    # The levels written: {"inventory_item_id", "location_id", "before", "after"}.
+    written: list[dict[str, Any]] = []
 
 
 @dataclass
@@ -181,4 +183,13 @@ def sync_stock(
             written = medusa.write_stock_levels(plan.create, plan.update)
     except HTTPError as error:
         return StockReport(error=str(error))
-    return StockReport(stock_updated=written, stock_unchanged=plan.unchanged)
+    return StockReport(
+        stock_updated=written, stock_unchanged=plan.unchanged, written=written_levels(plan)
+    )
+
+
+def written_levels(plan: StockPlan) -> list[dict[str, Any]]:
+    return [
+        {**level, "before": plan.before.get(str(level["inventory_item_id"]))}
+        for level in [*plan.create, *plan.update]
+    ]

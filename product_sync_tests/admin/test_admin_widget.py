@@ -7,9 +7,10 @@ console script) and a real Dagster (webserver + daemon on a temporary instance),
 the webhook end-to-end test's fixtures, with a small in-process catalog.
 
 Needs Debian's ``chromium`` (``/usr/bin/chromium``) and the ``playwright`` package (dev
-dependency; no browser download: Playwright drives the system Chromium). Without them the
-module skips, or fails when ``CI`` is set. Saves a screenshot under pytest's tmp dir, or
-refreshes ``docs/admin-widget.png`` when ``PRODUCT_SYNC_UPDATE_SCREENSHOTS=1``.
+dependency; no browser download: Playwright drives the system Chromium); ``scripts/test``
+installs chromium when missing. Without them the tests fail, saying what is missing. Saves
+a screenshot under pytest's tmp dir, or refreshes ``docs/admin-widget.png`` when
+``PRODUCT_SYNC_UPDATE_SCREENSHOTS=1``.
 """
 
 import importlib.util
@@ -34,8 +35,6 @@ _missing = [
     if not present
 ]
 _message = "the admin browser test needs " + " and ".join(_missing)
-if _missing and not os.environ.get("CI"):
-    pytest.skip(_message, allow_module_level=True)
 if not _missing:
     from playwright.sync_api import expect, sync_playwright
 
@@ -66,7 +65,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session", autouse=True)
 def browser_available() -> None:
-    """In CI a missing browser fails these tests (first, before any build), not the run."""
+    """A missing browser fails these tests (first, before any build), not the run."""
     if _missing:
         pytest.fail(_message, pytrace=False)
 

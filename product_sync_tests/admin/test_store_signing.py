@@ -74,10 +74,10 @@ def store_signer(medusa_node_modules, tmp_path_factory):
 @pytest.fixture(scope="module")
 def medusa_node_modules():
     from devstack.stack import Stack
-    from product_sync_tests.conftest import REPO_ROOT, _node_or_skip
+    from product_sync_tests.conftest import REPO_ROOT, _node_or_fail
 
     stack = Stack(REPO_ROOT)
-    _node_or_skip(stack)
+    _node_or_fail(stack)
     stack.ensure_node_modules()
 
 

@@ -22,7 +22,11 @@ from product_sync_tests.factories import product
 PREFIX = "dummyjson:"
 
 
-def desired(src=None):
+# A product's tags and collection, as `core.taxonomy` links them (every group then in it).
+LINKS = {"tags": [{"id": "ptag_1"}], "collection_id": "pcol_1"}
+
+
+def desired(src=None, links=None):
     """The source's full desired state of a product, as planning builds it."""
     return to_medusa_product(
         src or product(id=1),
@@ -30,12 +34,13 @@ def desired(src=None):
         external_id_prefix=PREFIX,
         category_id="pcat_1",
         sales_channel_id="sc",
+        links=links,
     )
 
 
-def created(src=None, policy=None):
+def created(src=None, policy=None, links=None):
     """The create payload the sync sends (its shape is also the Admin API row's)."""
-    return ownership.for_create(desired(src), policy or OwnershipPolicy())
+    return ownership.for_create(desired(src, links), policy or OwnershipPolicy())
 
 
 def row(payload, **edited):
@@ -77,7 +82,7 @@ def test_a_title_that_is_never_written_is_refused():
 
 
 def test_the_store_as_written_shows_no_edits():
-    payload = created()
+    payload = created(links=LINKS)
     assert set(payload["metadata"][FIELDS_KEY]) == set(ownership.GROUPS)
     assert ownership.store_edits(row(payload)) is None
     # The content hash does not depend on the record (written after it, carried forward).
@@ -182,7 +187,7 @@ def test_merchant_draft_is_kept_under_the_default_and_the_sync_archive_is_undone
 
 
 def test_a_product_without_a_record_is_rewritten_once_to_record_it():
-    payload = created()
+    payload = created(links=LINKS)
     legacy = row(payload)
     legacy["metadata"].pop(FIELDS_KEY)
     result = reconcile(payload, legacy)

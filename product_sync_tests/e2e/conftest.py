@@ -4,8 +4,9 @@ server in-process, and a way to run the real assets and checks against both."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -13,7 +14,7 @@ import pytest
 
 from devstack.catalog.server import CatalogServer
 from devstack.stack import StackInfo
-from product_sync.defs.catalog_sync import assets, checks
+from product_sync.defs.catalog_sync import assets, checks, storefront_checks
 from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
@@ -63,11 +64,48 @@ class SyncRun:
     result: dg.ExecuteInProcessResult
     metadata: dict[str, Any]
     checks: dict[str, bool]
+    # Each check's metadata, by check name (empty where a caller does not collect it).
+    check_metadata: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.result.run_id
 
     @property
     def writes(self) -> int:
         m = self.metadata
         return m["created"] + m["updated"] + m["archived"]
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    """A Dagster home of its own (a test may run a CLI process in it). Telemetry off, as in
+    the repo's dagster.yaml: Dagster would otherwise write its event log under the repo."""
+    path = tmp_path / "dagster_home"
+    path.mkdir()
+    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return path
+
+
+@pytest.fixture
+def instance(home: Path) -> Iterator[dg.DagsterInstance]:
+    """A persistent Dagster instance for the test: runs find each other's artifacts (a
+    journal, a plan) by run id, as in a deployment."""
+    with dg.DagsterInstance.local_temp(tempdir=str(home)) as instance:
+        yield instance
+
+
+def step_failure(result: dg.ExecuteInProcessResult) -> str:
+    """What the failed step said (its Failure's description, or the error)."""
+    texts = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            if data.user_failure_data and data.user_failure_data.description:
+                texts.append(data.user_failure_data.description)
+            if data.error:
+                texts.append(data.error.message)
+    return "\n".join(texts)
 
 
 @pytest.fixture
@@ -103,9 +141,12 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
         max_archive_fraction: float | None = None,
         api_key: str | None = None,
         raise_on_error: bool = True,
+        instance: dg.DagsterInstance | None = None,
+        apply_plan: str | None = None,
         **settings: Any,
     ) -> SyncRun:
-        """`settings`: fields of `SyncSettings` or of `MedusaResource`."""
+        """`settings`: fields of `SyncSettings` or of `MedusaResource`; `instance`: the
+        Dagster instance to run in (default: a new ephemeral one per run)."""
         switches = {k: settings.pop(k) for k in list(settings) if k in SyncSettings.model_fields}
         resources = {
             "sync_settings": SyncSettings(**switches),
@@ -123,6 +164,8 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
         sync_config: dict[str, Any] = {"dry_run": dry_run}
         if max_archive_fraction is not None:
             sync_config["max_archive_fraction"] = max_archive_fraction
+        if apply_plan:
+            sync_config["apply_plan"] = apply_plan
         result = dg.materialize(
             _assets_and_checks(),
             resources=resources,
@@ -133,13 +176,18 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
                 }
             },
             raise_on_error=raise_on_error,
+            instance=instance,
         )
         metadata = {}
         if result.success:
             (event,) = result.asset_materializations_for_node("synced_products")
             metadata = {k: v.value for k, v in event.metadata.items()}
-        checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-        return SyncRun(result, metadata, checks)
+        evaluations = result.get_asset_check_evaluations()
+        checks = {e.check_name: e.passed for e in evaluations}
+        check_metadata = {
+            e.check_name: {k: v.value for k, v in e.metadata.items()} for e in evaluations
+        }
+        return SyncRun(result, metadata, checks, check_metadata)
 
     return run
 
@@ -151,4 +199,5 @@ def _assets_and_checks() -> list:
         assets.medusa_product_index,
         assets.synced_products,
         checks.synced_products_checks,
+        storefront_checks.storefront_ready,
     ]

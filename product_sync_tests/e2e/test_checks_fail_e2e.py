@@ -109,7 +109,8 @@ def duplicate_external_id(store, ours, undo):
 def duplicate_handle(store, ours, undo):
     """Medusa keeps handles unique with an index, so no API call can break this: drop the
     index in this store's database, give product 7 product 6's handle, put both back."""
-    pg = Stack(REPO_ROOT)._postgres(for_stop=True)
+    pg = Stack(REPO_ROOT).postgres()
+    assert pg is not None, "the dev stack's PostgreSQL is not running"
     (index,) = pg.psql(
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'IDX_product_handle_unique'",
         database="medusa",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
@@ -43,9 +43,13 @@ def source_records(catalog) -> dict[int, dict[str, Any]]:
 
 def expected_price(record: dict[str, Any]) -> Price:
     """The price a storefront should show for one source record: the one place that says
-    what a shopper pays (a sale price where the source discounts goes here)."""
+    what a shopper pays. Where the source discounts, the sale price, price × (1 − d/100)
+    rounded half-up to the cent, with the base price struck through (`original`)."""
     base = Decimal(str(record["price"]))
-    return Price(calculated=base, original=base, currency_code=CURRENCY)
+    discount = Decimal(str(record.get("discountPercentage") or 0))
+    sale = (base * (1 - discount / 100)).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    paid = sale if 0 < discount < 100 and 0 < sale < base else base
+    return Price(calculated=paid, original=base, currency_code=CURRENCY)
 
 
 @dataclass(frozen=True)
@@ -230,7 +234,7 @@ def test_upstream_price_change_and_removal_reach_the_storefront(sync, judge, cat
     repriced, removed = in_stock[0], in_stock[1]
     by_sku = storefront_by_sku(storefront)
     (gone,) = by_sku[removed["sku"]]
-    old_price = expected_price(repriced).calculated
+    old_price = expected_price(repriced).original
 
     control = CatalogControl(catalog.base_url)
     new_value = float(old_price + Decimal("1.25"))
@@ -241,8 +245,8 @@ def test_upstream_price_change_and_removal_reach_the_storefront(sync, judge, cat
 
     now = source_records(catalog)
     assert removed["id"] not in now
+    assert expected_price(now[repriced["id"]]).original == old_price + Decimal("1.25")
     new_price = expected_price(now[repriced["id"]]).calculated
-    assert new_price == old_price + Decimal("1.25")
     after = storefront_by_sku(storefront)
     assert listed(after[repriced["sku"]][0]).price == expected_price(now[repriced["id"]])
 
@@ -300,3 +304,161 @@ def test_products_synced_without_a_shipping_profile_are_mended_once_and_then_sel
         (variant, 1, expected_price(r).calculated)
         for (variant, _), r in zip(items, in_stock, strict=True)
     )
+
+
+# -- a native catalog: sale prices, tags, brand collections ----------------------------------
+
+
+def skus_of(products: list[dict[str, Any]]) -> set[str]:
+    return {variant["sku"] for product in products for variant in product["variants"]}
+
+
+def source_skus_by(records: dict[int, dict[str, Any]], key: str) -> dict[str, set[str]]:
+    """Tag value (key "tags") or brand (key "brand") -> the SKUs the source gives it."""
+    grouped: dict[str, set[str]] = defaultdict(set)
+    for record in records.values():
+        values = record.get(key) or []
+        for value in [values] if isinstance(values, str) else values:
+            grouped[value].add(record["sku"])
+    return dict(grouped)
+
+
+def test_discounted_products_sell_at_the_sale_price_with_the_base_price_struck_through(
+    sync, judge, catalog, storefront
+):
+    run = synced(sync, judge)
+    records = source_records(catalog)
+    on_sale = [r for _, r in sorted(records.items()) if expected_price(r).calculated < r["price"]]
+    assert len(on_sale) > len(records) / 2, "the catalog should discount most products"
+    assert run.metadata["sale_prices_written"] == len(on_sale), run.metadata
+    by_sku = storefront_by_sku(storefront)
+    for record in on_sale:
+        (product,) = by_sku[record["sku"]]
+        shown = listed(product).price
+        assert shown == expected_price(record), record["id"]
+        assert shown.original == Decimal(str(record["price"])) > shown.calculated
+
+    # A shopper pays the sale price.
+    record = next(r for r in on_sale if r["stock"] >= 1)
+    variant = variant_of(by_sku[record["sku"]][0])
+    order = storefront.buy([(variant, 1)])
+    assert order_lines(order) == [(variant, 1, expected_price(record).calculated)]
+
+    again = synced(sync, judge)
+    assert again.writes == 0, again.metadata
+    assert (again.metadata["sale_prices_written"], again.metadata["sale_prices_removed"]) == (0, 0)
+
+
+def test_tags_and_brand_collections_are_browsable_on_the_storefront(
+    sync, judge, catalog, storefront
+):
+    run = synced(sync, judge)
+    records = source_records(catalog)
+    by_tag, by_brand = source_skus_by(records, "tags"), source_skus_by(records, "brand")
+    assert run.metadata["tags_created"] == len(by_tag), run.metadata
+    assert run.metadata["collections_created"] == len(by_brand), run.metadata
+
+    tags = {t["value"]: t["id"] for t in storefront.product_tags()}
+    assert sorted(tags) == sorted(by_tag)
+    for value, want in sorted(by_tag.items()):
+        assert skus_of(storefront.products_tagged(tags[value])) == want, value
+
+    collections = {c["title"]: c for c in storefront.collections()}
+    assert sorted(collections) == sorted(by_brand)
+    for brand, want in sorted(by_brand.items()):
+        collection = collections[brand]
+        assert skus_of(storefront.products_in_collection(collection["id"])) == want, brand
+    # Handles are the brand's slug, so a storefront's /brands/<handle> page is readable.
+    assert collections["Maison Élise"]["handle"] == "maison-elise"
+    assert collections["Hartley & Sons"]["handle"] == "hartley-sons"
+
+    unbranded = {r["sku"] for r in records.values() if not r.get("brand")}
+    assert unbranded, "the catalog should have products without a brand"
+    listed_products = {skus_of([p]).pop(): p for p in storefront.products()}
+    assert {listed_products[sku]["collection_id"] for sku in unbranded} == {None}
+
+
+def test_a_discount_removed_upstream_brings_back_the_base_price(sync, judge, catalog, storefront):
+    synced(sync, judge)
+    records = source_records(catalog)
+    record = next(
+        r
+        for _, r in sorted(records.items())
+        if r["stock"] >= 1 and expected_price(r).calculated < r["price"]
+    )
+    (product,) = storefront_by_sku(storefront)[record["sku"]]
+    assert listed(product).price.calculated < listed(product).price.original
+
+    catalog.mutate("corrupt", ids=[record["id"]], patch={"discountPercentage": 0})
+    run = synced(sync, judge)
+    assert (run.metadata["sale_prices_removed"], run.metadata["sale_prices_written"]) == (1, 0)
+
+    base = Decimal(str(record["price"]))
+    now = source_records(catalog)[record["id"]]
+    after = storefront.product(product["handle"])
+    assert listed(after).price == expected_price(now) == Price(base, base, CURRENCY)
+    cart = storefront.add_item(storefront.create_cart()["id"], variant_of(after))
+    assert [Decimal(str(i["unit_price"])) for i in cart["items"]] == [base]
+
+    again = synced(sync, judge)
+    assert again.writes == 0 and again.metadata["sale_prices_removed"] == 0, again.metadata
+
+
+def test_a_brand_change_upstream_moves_the_product_to_the_new_collection(
+    sync, judge, catalog, storefront
+):
+    synced(sync, judge)
+    records = source_records(catalog)
+    branded = [r for _, r in sorted(records.items()) if r.get("brand")]
+    mover, renamed, dropped = branded[0], branded[1], branded[2]
+    target = next(r["brand"] for r in branded if r["brand"] != mover["brand"])
+    catalog.mutate("corrupt", ids=[mover["id"]], patch={"brand": target})
+    catalog.mutate("corrupt", ids=[renamed["id"]], patch={"brand": "Brand New & Co"})
+    catalog.mutate("corrupt", ids=[dropped["id"]], patch={"brand": {"$delete": True}})
+    run = synced(sync, judge)
+    assert run.metadata["updated"] == 3 and run.metadata["collections_created"] == 1, run.metadata
+
+    now = source_records(catalog)
+    by_brand = source_skus_by(now, "brand")
+    collections = {c["title"]: c for c in storefront.collections()}
+    assert collections["Brand New & Co"]["handle"] == "brand-new-co"
+    for brand in {mover["brand"], target, renamed["brand"], "Brand New & Co"}:
+        shown = skus_of(storefront.products_in_collection(collections[brand]["id"]))
+        assert shown == by_brand.get(brand, set()), brand
+    assert mover["sku"] in by_brand[target] and mover["sku"] not in by_brand.get(mover["brand"], ())
+    (gone,) = storefront_by_sku(storefront)[dropped["sku"]]
+    assert gone["collection_id"] is None
+    assert synced(sync, judge).writes == 0
+
+
+def test_storefront_ready_says_what_stops_a_purchase(sync, judge, catalog, storefront, store):
+    run = synced(sync, judge)
+    assert run.check_metadata["storefront_ready"]["problems"] == 0
+    records = source_records(catalog)
+    record = next(r for _, r in sorted(records.items()) if r["stock"] >= 1)
+    variant = variant_of(storefront_by_sku(storefront)[record["sku"]][0])
+
+    def problems(run) -> list[str]:
+        table = run.check_metadata["storefront_ready"]["problem_list"]
+        return [row.data["problem"] for row in table.records]
+
+    # The merchant removes the shipping option: a shopper can no longer check out.
+    (option,) = store.get("/admin/shipping-options", fields="id")["shipping_options"]
+    deleted = store.session.delete(f"{store.url}/admin/shipping-options/{option['id']}")
+    assert deleted.ok, deleted.text
+    cart = storefront.add_item(storefront.create_cart()["id"], variant)
+    storefront.set_address(cart["id"])
+    assert storefront.shipping_options(cart["id"]) == []
+    run = sync()
+    assert run.result.success and run.checks["storefront_ready"] is False
+    assert problems(run) == ["no shipping option for the products"]
+    assert all(ok for name, ok in run.checks.items() if name != "storefront_ready"), run.checks
+
+    # ... and the US region loses its payment provider too: both are named.
+    region = store.get(f"/admin/regions/{storefront.region_id}", fields="id")["region"]
+    store.post(f"/admin/regions/{region['id']}", {"payment_providers": []})
+    run = sync()
+    assert problems(run) == [
+        "region United States has no payment provider",
+        "no shipping option for the products",
+    ]

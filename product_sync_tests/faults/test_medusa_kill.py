@@ -164,7 +164,7 @@ def test_half_created_products(run_sync, store, source, stack, matrix):
     because the left-over inventory item "already exists"): the sync rebuilds the variant."""
     matrix.scenario = "medusa SIGKILL: half-created products (exact states)"
     assert run_sync(medusa=MEDUSA).success
-    pg = stack._postgres(for_stop=True)
+    pg = stack.postgres()
     for source_id, sql in HALF_CREATED.items():
         variants = f"{VARIANTS} WHERE p.external_id = 'dummyjson:{source_id}'"
         pg.psql(sql.format(variants=variants), database="medusa")

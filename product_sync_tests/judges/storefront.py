@@ -135,6 +135,28 @@ class Storefront:
     def products(self, **filters: Any) -> list[dict[str, Any]]:
         return list(self.iter_products(**filters))
 
+    def _listing(self, path: str, key: str, **params: Any) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = []
+        while True:
+            body = self.get(path, limit=PAGE_SIZE, offset=len(rows), **params)
+            rows += body[key]
+            if not body[key] or len(rows) >= body["count"]:
+                return rows
+
+    def product_tags(self, **filters: Any) -> list[dict[str, Any]]:
+        """The store's product tags, as a storefront's tag filter lists them."""
+        return self._listing("/store/product-tags", "product_tags", **filters)
+
+    def collections(self, **filters: Any) -> list[dict[str, Any]]:
+        """The store's collections (a storefront's "shop by brand" page)."""
+        return self._listing("/store/collections", "collections", **filters)
+
+    def products_tagged(self, tag_id: str) -> list[dict[str, Any]]:
+        return self.products(**{"tag_id[]": [tag_id]})
+
+    def products_in_collection(self, collection_id: str) -> list[dict[str, Any]]:
+        return self.products(**{"collection_id[]": [collection_id]})
+
     def product(self, handle: str) -> dict[str, Any] | None:
         """The product a storefront's product page for `handle` shows (None: not found)."""
         found = [p for p in self.products(handle=handle) if p["handle"] == handle]

@@ -7,9 +7,10 @@ from pydantic import Field
 from product_sync import names
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.planning import ProductIndex
-from product_sync.defs.catalog_sync import metadata
+from product_sync.defs.catalog_sync import metadata, review
 from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.defs.operations.freshness import SYNC_FRESHNESS_POLICY
+from product_sync.defs.run_files import run_dir
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync import (
@@ -21,6 +22,8 @@ from product_sync.sync import (
     read_source,
     sync_products,
 )
+from product_sync.sync.journal import RunJournal
+from product_sync.sync.review import PlanMoved
 
 OWNERS = ["team:catalog"]
 
@@ -42,6 +45,13 @@ class SyncConfig(dg.Config):
         ge=0,
         le=1,
         description="Archive nothing if more than this share of our products would go.",
+    )
+    apply_plan: str | None = Field(
+        default=None,
+        description=(
+            "Run id of a dry run whose plan to apply exactly (with the same product_ids)."
+            " Refused, writing nothing, if the source or the store moved since."
+        ),
     )
 
 
@@ -150,22 +160,37 @@ def synced_products(
     medusa: MedusaResource,
     sync_settings: SyncSettings,
 ) -> SyncReport:
-    """The diff between source and store, applied in batches, and what it did."""
+    """The diff between source and store, applied in batches, and what it did; the plan
+    (every run's, also a dry run's) and the journal of what it wrote are in the run's
+    artifact storage, so it can be applied later (`apply_plan`) or undone (`revert_sync_run`)."""
     options = sync_settings.options(
         dry_run=config.dry_run, max_archive_fraction=config.max_archive_fraction
     )
+    inputs = (dummyjson_products, category_map, medusa_product_index)
+    gate = None
+    if config.apply_plan:
+        options, gate = review.approved(context.instance, config.apply_plan, *inputs, options)
     scope = SyncScope(product_ids=tuple(dummyjson_products.product_ids or ()))
-    outcome = sync_products(
-        dummyjson_products,
-        category_map,
-        medusa_product_index,
-        dummyjson,
-        medusa,
-        options,
-        scope=scope,
-        warn=context.log.warning,
-    )
-    context.add_output_metadata(
-        metadata.sync_metadata(outcome, dummyjson_products, medusa.backend_url)
-    )
+    run_id = context.run.run_id
+    files = run_dir(context.instance, run_id)
+    journal = RunJournal(files, run_id)
+    try:
+        outcome = sync_products(
+            dummyjson_products,
+            category_map,
+            medusa_product_index,
+            dummyjson,
+            medusa,
+            options,
+            scope=scope,
+            warn=context.log.warning,
+            journal=journal,
+            gate=gate,
+        )
+    except PlanMoved as moved:
+        raise review.refusal(moved) from None
+    # The plan first: it is what a person reads on the materialization; the numbers follow.
+    plan = review.plan_output(run_id, files, outcome, *inputs, options, journal.path)
+    numbers = metadata.sync_metadata(outcome, dummyjson_products, medusa.backend_url)
+    context.add_output_metadata({**plan, **numbers})
     return outcome.report

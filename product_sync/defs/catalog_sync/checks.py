@@ -12,6 +12,7 @@ from product_sync.core.catalog import SourceCatalog
 from product_sync.core.mapping import source_id_of
 from product_sync.core.ownership import CREATE_ONLY, IGNORE, SOURCE
 from product_sync.core.planning import ProductIndex
+from product_sync.core.taxonomy import ProductTaxonomy
 from product_sync.defs.catalog_sync.metadata import table
 from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.medusa import MedusaResource, indexed_product
@@ -138,6 +139,9 @@ def synced_products_checks(
         shipping_profile_id=medusa.shipping_profile_id(sync_settings.shipping_profile),
         allow_backorder=sync_settings.allow_backorder,
         policy=policy,
+        taxonomy=ProductTaxonomy(
+            tag_ids=synced_products.tag_ids, collection_ids=synced_products.collection_ids
+        ),
     )
     # Records refused at planning (a SKU or barcode another record holds) are quarantined,
     # not missing: they count below as quarantined, not against presence or prices.

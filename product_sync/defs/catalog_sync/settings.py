@@ -30,10 +30,12 @@ class FieldOwnership(dg.Config):
     description: Ownership = _owner(SOURCE, "description")
     images: Ownership = _owner(SOURCE, "images and thumbnail")
     price: Ownership = _owner(SOURCE, "the variant's USD price")
-    sale_price: Ownership = _owner(SOURCE, "the sale price (where this build syncs one)")
+    sale_price: Ownership = _owner(
+        SOURCE, "the sale price in the sync's sale price list (from discountPercentage)"
+    )
     category: Ownership = _owner(SOURCE, "the product category link")
-    tags: Ownership = _owner(SOURCE, "product tags (where this build syncs them)")
-    collection: Ownership = _owner(SOURCE, "the collection (where this build syncs one)")
+    tags: Ownership = _owner(SOURCE, "the product's tags (the source's `tags`)")
+    collection: Ownership = _owner(SOURCE, "the product's collection (its brand's)")
     status: Ownership = _owner(
         CREATE_ONLY,
         "published/draft; default `create_only`: a product the merchant drafted stays "
@@ -73,6 +75,13 @@ class SyncSettings(dg.ConfigurableResource):
         default_factory=FieldOwnership,
         description="who owns each field group: the source, or the merchant after create",
     )
+    apply_discounts: bool = Field(
+        default=True,
+        description=(
+            "the source's discountPercentage as a sale price in the sync's price list (type"
+            " `sale`); off: the sync removes the sale prices it wrote"
+        ),
+    )
 
     def options(self, *, dry_run: bool, max_archive_fraction: float) -> SyncOptions:
         return SyncOptions(
@@ -83,4 +92,5 @@ class SyncSettings(dg.ConfigurableResource):
             shipping_profile=self.shipping_profile,
             allow_backorder=self.allow_backorder,
             ownership=self.ownership.policy(),
+            apply_discounts=self.apply_discounts,
         )

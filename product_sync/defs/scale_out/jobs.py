@@ -23,9 +23,11 @@ from product_sync.core.categories import CategoryLinks
 from product_sync.core.ranges import IdRange, id_ranges
 from product_sync.defs.catalog_sync.metadata import admin_products_url, table
 from product_sync.defs.catalog_sync.settings import SyncSettings
+from product_sync.defs.run_files import run_dir
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync import SyncReport, SyncScope, build_category_map, sync_scope
+from product_sync.sync.journal import RunJournal
 
 DEFAULT_RANGE_SIZE = int(os.environ.get("PRODUCT_SYNC_RANGE_SIZE", "10000"))
 MAX_CONCURRENT = int(os.environ.get("PRODUCT_SYNC_MAX_CONCURRENT", "2"))
@@ -95,6 +97,9 @@ def sync_id_range_op(
     options = sync_settings.options(
         dry_run=task.dry_run, max_archive_fraction=task.max_archive_fraction
     )
+    run_id = context.run.run_id
+    # One journal per range (each its own process): revert_sync_run reads them all.
+    journal = RunJournal(run_dir(context.instance, run_id), run_id, part=task.id_range.mapping_key)
     outcome = sync_scope(
         SyncScope(id_range=task.id_range),
         dummyjson,
@@ -102,6 +107,7 @@ def sync_id_range_op(
         options,
         links=task.category_links,
         warn=context.log.warning,
+        journal=journal,
     )
     context.add_output_metadata(outcome.report.numbers())
     return outcome.report

@@ -5,14 +5,18 @@ from __future__ import annotations
 from pydantic import Field
 
 from product_sync.names import STOCK_LOCATION_NAME
-from product_sync.resources.medusa.inventory import Inventory
+from product_sync.resources.medusa.price_lists import PriceLists
 from product_sync.resources.medusa.shipping import Shipping
+from product_sync.resources.medusa.states import ProductStates
+from product_sync.resources.medusa.store_setup import StoreSetupReads
 from product_sync.resources.medusa.taxonomy import Taxonomy
 from product_sync.resources.medusa.uploads import Uploads
 from product_sync.resources.medusa.writes import ProductWrites
 
 
-class MedusaResource(ProductWrites, Inventory, Taxonomy, Uploads, Shipping):
+class MedusaResource(
+    ProductWrites, ProductStates, Taxonomy, PriceLists, Uploads, Shipping, StoreSetupReads
+):
     """A Medusa v2 store's Admin API, authenticated with a secret API key.
 
     Connection settings live in `MedusaClient`; these say which of the store's records

@@ -1,0 +1,70 @@
+"""Reading products as a run's journal needs them (every field the sync writes), and the
+stock-level calls a revert needs besides setting levels (which levels exist, removing
+the ones a run created)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from product_sync.core.journal import STATE_FIELDS
+from product_sync.resources.medusa.client import LOOKUP_CHUNK, check_filter, chunks
+from product_sync.resources.medusa.inventory import Inventory
+
+LEVEL_ID_FIELDS = "id,location_levels.id,location_levels.location_id"
+
+
+class ProductStates(Inventory):
+    def product_states(self, product_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Product id -> its row with `STATE_FIELDS`; ids not in the store are left out."""
+        wanted = list(dict.fromkeys(product_ids))
+        scanned = self._scan_instead(len(wanted), STATE_FIELDS)
+        if scanned is not None:
+            chosen = set(wanted)
+            return {row["id"]: row for row in scanned if row["id"] in chosen}
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(wanted, LOOKUP_CHUNK):
+            body = self._call(
+                "GET",
+                "/admin/products",
+                params={"id[]": list(chunk), "fields": STATE_FIELDS, "limit": len(chunk)},
+            )
+            rows = body.get("products", [])
+            check_filter(rows, "id", chunk)
+            found.update((row["id"], row) for row in rows)
+        return found
+
+    def product_states_by_external_id(self, external_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Rows with `STATE_FIELDS` of the products carrying these external ids."""
+        return self.products_by_external_id(external_ids, fields=STATE_FIELDS)
+
+    def level_ids(self, location_id: str, item_ids: Sequence[str]) -> dict[str, str]:
+        """Inventory item id -> the id of its level at the location (items without one
+        are left out)."""
+        found: dict[str, str] = {}
+        for chunk in chunks(list(dict.fromkeys(item_ids)), LOOKUP_CHUNK):
+            body = self._call(
+                "GET",
+                "/admin/inventory-items",
+                params={"id[]": list(chunk), "fields": LEVEL_ID_FIELDS, "limit": len(chunk)},
+            )
+            rows = body.get("inventory_items", [])
+            check_filter(rows, "id", chunk)
+            for row in rows:
+                for level in row.get("location_levels") or []:
+                    if level.get("location_id") == location_id and level.get("id"):
+                        found[row["id"]] = level["id"]
+        return found
+
+    def delete_stock_levels(self, level_ids: Sequence[str]) -> int:
+        """Remove levels (those a run created). `force`: a level holding stock goes too;
+        Medusa still refuses one with reserved or incoming items."""
+        removed = 0
+        for chunk in chunks(list(level_ids), LOOKUP_CHUNK):
+            self._call(
+                "POST",
+                "/admin/inventory-items/location-levels/batch",
+                json_body={"delete": list(chunk), "force": True},
+            )
+            removed += len(chunk)
+        return removed

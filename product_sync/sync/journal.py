@@ -1,0 +1,155 @@
+"""The journal of a writing run: what it changed, kept where the run's other artifacts are.
+
+Before its first product write a run records the state of every product it is about to
+update, archive or retire, and the external ids it is about to create (`begin`); after its
+writes it reads those products back and records their states after, with the stock
+levels it set and the categories it created (`finish`). A run that dies in between leaves
+the first half (`complete` false), which still says what the products were before it.
+
+The journal is a JSON file in a directory the caller gives (the run's folder in the
+Dagster instance's artifact storage); nothing here knows about Dagster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from product_sync.core.journal import Journal, ProductEntry, State, StockEntry, product_state
+from product_sync.core.planning import SyncPlan
+from product_sync.resources.medusa import MedusaResource
+
+JOURNAL_NAME = "journal"
+
+
+def read_states(medusa: MedusaResource, product_ids: Iterable[str]) -> dict[str, State]:
+    """Product id -> its state now (products not in the store are left out)."""
+    ids = list(dict.fromkeys(product_ids))
+    if not ids:
+        return {}
+    return {pid: product_state(row) for pid, row in medusa.product_states(ids).items()}
+
+
+def plan_product_ids(plan: SyncPlan) -> list[str]:
+    """The store products a plan writes other than its creates."""
+    return [
+        *(w.payload["id"] for w in plan.updates),
+        *(a.product_id for a in plan.archives),
+        *(d.id for d in plan.duplicate_repairs),
+    ]
+
+
+def journal_path(directory: Path, part: str | None = None) -> Path:
+    return directory / (f"{JOURNAL_NAME}-{part}.json" if part else f"{JOURNAL_NAME}.json")
+
+
+def write_json(path: Path, value: Any, *, indent: int | None = None) -> Path:
+    """Write atomically: a reader never sees half a file, a crash never leaves one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    separators = (",", ":") if indent is None else None
+    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators, default=str)
+    partial.write_text(text)
+    os.replace(partial, path)
+    return path
+
+
+class RunJournal:
+    """Records one run's (or one range's) journal in `directory`."""
+
+    def __init__(
+        self, directory: Path, run_id: str, part: str | None = None, reverts: str | None = None
+    ) -> None:
+        self.path = journal_path(directory, part)
+        self.journal = Journal(run_id=run_id, part=part or "catalog", reverts=reverts)
+        self._pending_creates: list[str] = []
+
+    def begin(
+        self,
+        before: Mapping[str, State],
+        entries: Iterable[ProductEntry],
+        creates: Iterable[str] = (),
+    ) -> None:
+        """Record the products about to be written (`entries`, their states in `before`
+        by product id) and the external ids about to be created."""
+        self.journal.products = [
+            e.model_copy(update={"before": before[e.product_id]})
+            for e in entries
+            if e.product_id in before
+        ]
+        self._pending_creates = list(dict.fromkeys(creates))
+        self.journal.complete = False
+        self._save(pending_creates=self._pending_creates)
+
+    def begin_sync(self, plan: SyncPlan, before: Mapping[str, State]) -> None:
+        entries = [
+            *(
+                ProductEntry(product_id=w.payload["id"], external_id=w.external_id, handle=w.handle)
+                for w in plan.updates
+            ),
+            *(ProductEntry(product_id=a.product_id, handle=a.handle) for a in plan.archives),
+            *(ProductEntry(product_id=d.id, handle=d.handle) for d in plan.duplicate_repairs),
+        ]
+        self.begin(before, entries, (c.external_id for c in plan.creates))
+
+    def finish(
+        self,
+        medusa: MedusaResource,
+        *,
+        stock: Iterable[Mapping[str, Any]] = (),
+        stock_sources: Mapping[str, int] | None = None,
+        categories_created: Mapping[str, str] | None = None,
+    ) -> Journal:
+        """Read the written products back; keep those that changed, and the stock levels
+        set (`stock`: levels as written, each with its `before`)."""
+        known = {e.product_id for e in self.journal.products}
+        after = read_states(medusa, known)
+        kept = []
+        for entry in self.journal.products:
+            state = after.get(entry.product_id)
+            if state != entry.before:
+                kept.append(entry.model_copy(update={"after": state}))
+        if self._pending_creates:
+            for row in medusa.product_states_by_external_id(self._pending_creates):
+                if row["id"] not in known:
+                    kept.append(
+                        ProductEntry(
+                            product_id=row["id"],
+                            external_id=row.get("external_id"),
+                            handle=row.get("handle"),
+                            after=product_state(row),
+                        )
+                    )
+        sources = stock_sources or {}
+        self.journal.products = kept
+        self.journal.stock = [
+            StockEntry(
+                inventory_item_id=level["inventory_item_id"],
+                location_id=level["location_id"],
+                source_id=sources.get(level["inventory_item_id"]),
+                before=level.get("before"),
+                after=level.get("stocked_quantity"),
+            )
+            for level in stock
+        ]
+        self.journal.categories_created = dict(categories_created or {})
+        self.journal.complete = True
+        self._save()
+        return self.journal
+
+    def _save(self, **extra: Any) -> None:
+        write_json(self.path, {**self.journal.model_dump(mode="json"), **extra})
+
+
+def load_journals(directory: Path) -> list[tuple[Journal, list[str]]]:
+    """Every journal a run left in its directory (one per part), each with the external
+    ids it was about to create when it stopped (for an incomplete one)."""
+    found = []
+    for path in sorted(directory.glob(f"{JOURNAL_NAME}*.json")):
+        raw = json.loads(path.read_text())
+        pending = raw.pop("pending_creates", [])
+        found.append((Journal.model_validate(raw), list(pending)))
+    return found

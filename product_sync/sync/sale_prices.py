@@ -1,0 +1,211 @@
+"""The source's discounts -> sale prices in the sync's price list, after the products are
+written (a new product's variant exists only then).
+
+The list is found by its metadata marker (`core.sale_prices.PRICE_LIST_KEY` = the
+external-id prefix), read while the products are planned and written (the engine starts
+`read_sale_prices_ahead` first thing: the product writes do not touch the list), and
+created with the first sale price it needs. Medusa does not keep price lists unique, so
+two runs at once (the ranges of a scaled-out sync) may each create one: after creating,
+a run reads the lists again, keeps the oldest, and a run whose new list is not it deletes
+its own and writes into the oldest instead; a later run deletes any further list of ours
+it finds. Price writes that timed out may have landed, so they are read back and planned
+again before they are sent again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from product_sync.core.catalog import SourceCatalog
+from product_sync.core.mapping import external_id, source_id_of
+from product_sync.core.ownership import CREATE_ONLY, IGNORE, SOURCE, Ownership, OwnershipPolicy
+from product_sync.core.planning import ProductIndex, SyncPlan
+from product_sync.core.sale_prices import (
+    PRICE_LIST_DESCRIPTION,
+    PRICE_LIST_KEY,
+    PRICE_LIST_TITLE,
+    HeldPrice,
+    SalePricePlan,
+    plan_sale_prices,
+    sale_amount,
+    wanted_sale_amounts,
+)
+from product_sync.resources.http import ClientError, HTTPError, TransientError
+from product_sync.resources.medusa import MedusaResource
+
+FIRST_PRICES = 500  # prices sent with the list's create; the rest go through the batch route
+
+
+class SaleAhead(BaseModel):
+    """The sync's price lists (oldest first) and the prices of the oldest, read before the
+    product writes (which do not touch them)."""
+
+    lists: list[str] = []
+    held: list[HeldPrice] = []
+    error: str | None = None
+
+
+class SalePriceReport(BaseModel):
+    written: int = 0  # prices created or updated (planned, in a dry run)
+    removed: int = 0  # prices deleted
+    price_list_id: str | None = None
+    error: str | None = None
+
+
+def read_sale_prices_ahead(
+    medusa: MedusaResource, policy: OwnershipPolicy | None = None
+) -> SaleAhead:
+    """The sync's price lists and the oldest one's prices (nothing, when the `policy`
+    leaves sale prices alone)."""
+    if policy is not None and policy.sale_price is IGNORE:
+        return SaleAhead()
+    try:
+        lists = [r["id"] for r in medusa.price_lists_marked(*_marker(medusa))]
+        held = medusa.price_list_prices(lists[0]) if lists else []
+    except HTTPError as error:
+        return SaleAhead(error=f"reading the sale price list failed: {error}")
+    return SaleAhead(lists=lists, held=held)
+
+
+def sync_sale_prices(
+    ahead: SaleAhead,
+    catalog: SourceCatalog,
+    index: ProductIndex,
+    plan: SyncPlan,
+    medusa: MedusaResource,
+    *,
+    apply: bool,
+    dry_run: bool,
+    ownership: Ownership = SOURCE,
+) -> SalePriceReport:
+    """Make the list hold exactly the sale prices of the discounted products in scope
+    (none at all when `apply` is off), and write nothing when it already does.
+
+    `ownership` of the sale prices: `source` (the above), `create_only` (only products
+    created this run get theirs; the merchant's from then on), `ignore` (never written)."""
+    if ownership is IGNORE:
+        return SalePriceReport()
+    if ahead.error:
+        return SalePriceReport(error=ahead.error)
+    variants = (
+        {}
+        if ownership is CREATE_ONLY
+        else {sid: p.variant_id for sid, p in index.products.items() if p.variant_id}
+    )
+    created = [w.source_id for w in plan.creates]
+    try:
+        if created and not dry_run:
+            variants.update(_new_variants(medusa, created))
+        wanted = wanted_sale_amounts(catalog.products_view, variants, apply=apply)
+        scope = set(variants.values())
+        planned = plan_sale_prices(wanted, ahead.held, scope)
+        if dry_run:
+            # The products still to be created have no variant yet: their sale prices
+            # would be created with them.
+            new = _discounted(catalog, set(created) - set(variants)) if apply else 0
+            return SalePriceReport(written=planned.written + new, removed=len(planned.delete))
+        return _write(ahead, wanted, scope, planned, medusa)
+    except HTTPError as error:
+        return SalePriceReport(error=f"sale prices not synced: {error}")
+
+
+def _write(
+    ahead: SaleAhead,
+    wanted: dict[str, Any],
+    scope: set[str],
+    planned: SalePricePlan,
+    medusa: MedusaResource,
+) -> SalePriceReport:
+    report = SalePriceReport()
+    if ahead.lists:
+        list_id = ahead.lists[0]
+        for extra in ahead.lists[1:]:  # left by two runs that created one each
+            _delete_list(medusa, extra)
+    elif planned.create:
+        first, rest = planned.create[:FIRST_PRICES], planned.create[FIRST_PRICES:]
+        list_id, landed = _create_list(medusa, first)
+        if landed:
+            report.written += len(first)
+            planned = planned.model_copy(update={"create": rest})
+        else:  # another run's list, or one whose create timed out: plan against it
+            planned = plan_sale_prices(wanted, medusa.price_list_prices(list_id), scope)
+    else:
+        return report  # nothing to write, and no list to write it to
+    report.price_list_id = list_id
+    if planned.is_noop:
+        return report
+    try:
+        _send(medusa, list_id, planned)
+    except TransientError:
+        planned = plan_sale_prices(wanted, medusa.price_list_prices(list_id), scope)
+        _send(medusa, list_id, planned)
+    report.written += planned.written
+    report.removed += len(planned.delete)
+    return report
+
+
+def _create_list(medusa: MedusaResource, prices: list[dict[str, Any]]) -> tuple[str, bool]:
+    """(the list to write into, whether it holds `prices` already)."""
+    key, value = _marker(medusa)
+    body = {
+        "title": PRICE_LIST_TITLE,
+        "description": PRICE_LIST_DESCRIPTION,
+        "type": "sale",
+        "status": "active",
+        "metadata": {key: value},
+        "prices": prices,
+    }
+    try:
+        made: str | None = medusa.create_price_list(body)
+    except TransientError:
+        made = None  # it may have landed: the listing below says
+    lists = [r["id"] for r in medusa.price_lists_marked(key, value)]
+    if not lists:
+        if made is None:
+            raise TransientError("POST", "/admin/price-lists", None, "create not confirmed")
+        return made, True
+    if made is not None and lists[0] != made:
+        _delete_list(medusa, made)  # another run's is older: this one goes
+        return lists[0], False
+    return lists[0], made is not None and lists[0] == made
+
+
+def _send(medusa: MedusaResource, list_id: str, planned: SalePricePlan) -> None:
+    medusa.write_price_list_prices(list_id, planned.create, planned.update, planned.delete)
+
+
+def _delete_list(medusa: MedusaResource, list_id: str) -> None:
+    try:
+        medusa.delete_price_list(list_id)
+    except ClientError as error:
+        if error.status != 404:  # already deleted by a run beside this one
+            raise
+
+
+def _new_variants(medusa: MedusaResource, source_ids: list[int]) -> dict[int, str]:
+    """Source id -> variant id of the products just created (the oldest, if doubled)."""
+    prefix = medusa.external_id_prefix
+    rows = medusa.products_by_external_id(
+        (external_id(prefix, i) for i in source_ids), fields="id,external_id,variants.id"
+    )
+    found: dict[int, str] = {}
+    for row in sorted(rows, key=lambda r: r["id"]):
+        source_id = source_id_of(prefix, row.get("external_id"))
+        variants = row.get("variants") or []
+        if source_id is not None and variants and source_id not in found:
+            found[source_id] = variants[0]["id"]
+    return found
+
+
+def _discounted(catalog: SourceCatalog, source_ids: set[int]) -> int:
+    return sum(
+        1
+        for src in catalog.products_view
+        if src.id in source_ids and sale_amount(src.price, src.discountPercentage) is not None
+    )
+
+
+def _marker(medusa: MedusaResource) -> tuple[str, str]:
+    return PRICE_LIST_KEY, medusa.external_id_prefix

@@ -1,0 +1,197 @@
+"""Any run can be undone: the journal each writing run keeps in the Dagster instance, and
+`revert_sync_run`, against the real store. The store is judged with the Admin API read
+here (`Store`), never with the pipeline's own reads."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import requests
+
+from product_sync import names
+from product_sync.defs.revert.jobs import revert_sync_run
+from product_sync.defs.scale_out.jobs import reconstruct_sync_partitioned_job
+from product_sync.resources.medusa import MedusaResource
+from product_sync_tests.e2e.conftest import step_failure
+
+pytestmark = pytest.mark.e2e
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FIELDS = (
+    "id,external_id,status,title,metadata,categories.id,variants.prices.amount,"
+    "variants.prices.currency_code,variants.inventory_items.inventory_item_id"
+)
+
+
+def snapshot(store) -> dict[int, dict[str, Any]]:
+    """Each of our products as the store holds it: status, USD price, categories, title,
+    and the stock at the sync's location."""
+    (location,) = store.get("/admin/stock-locations", name=names.STOCK_LOCATION_NAME, fields="id")[
+        "stock_locations"
+    ]
+    levels = store.stock_levels(location["id"])
+    taken = {}
+    for source_id, product in store.ours(FIELDS).items():
+        (variant,) = product["variants"]
+        (link,) = variant["inventory_items"]
+        taken[source_id] = {
+            "status": product["status"],
+            "price": store.usd(product),
+            "categories": sorted(c["id"] for c in product["categories"]),
+            "title": product["title"],
+            "stock": levels.get(link["inventory_item_id"]),
+        }
+    return taken
+
+
+def revert(empty_store, instance, run_id: str, *, force: bool = False) -> dg.ExecuteInProcessResult:
+    medusa = MedusaResource(backend_url=empty_store.backend_url, api_key=empty_store.api_key)
+    return revert_sync_run.execute_in_process(
+        run_config=names.revert_run_config(run_id, force=force),
+        instance=instance,
+        resources={"medusa": medusa},
+        raise_on_error=False,
+    )
+
+
+def revert_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    (event,) = result.asset_materializations_for_node(names.REVERT_OP)
+    return {k: v.value for k, v in event.metadata.items()}
+
+
+def test_a_reverted_run_leaves_the_store_as_the_run_before_it_and_the_next_sync_redoes_it(
+    sync, store, catalog, instance, empty_store
+):
+    first = sync(instance=instance)
+    assert first.metadata["created"] == 194
+    after_first = snapshot(store)
+    catalog.mutate("price", ids=[1, 2, 3])
+    catalog.mutate("stock", ids=[4], value=0)  # its availability (metadata) changes too
+    catalog.mutate("remove", ids=[9])
+    second = sync(instance=instance)
+    assert (second.metadata["updated"], second.metadata["archived"]) == (4, 1)
+    assert second.metadata["stock_updated"] == 1
+    after_second = snapshot(store)
+    assert after_second != after_first
+
+    undone = revert(empty_store, instance, second.run_id)
+    assert undone.success, step_failure(undone)
+    shown = revert_metadata(undone)
+    assert (shown["products_restored"], shown["stock_restored"]) == (5, 1)
+    assert snapshot(store) == after_first
+
+    again = revert(empty_store, instance, second.run_id)  # idempotent
+    assert again.success, step_failure(again)
+    assert revert_metadata(again)["products_restored"] == 0
+    assert revert_metadata(again)["already_reverted"] == 6
+    assert snapshot(store) == after_first
+
+    redone = sync(instance=instance)
+    assert (redone.metadata["updated"], redone.metadata["archived"]) == (4, 1)
+    assert snapshot(store) == after_second
+
+
+def test_a_revert_refuses_when_a_product_changed_since_and_force_puts_it_back(
+    sync, store, catalog, instance, empty_store
+):
+    sync(instance=instance)
+    after_first = snapshot(store)
+    catalog.mutate("price", ids=[1, 2])
+    second = sync(instance=instance)
+    assert second.metadata["updated"] == 2
+    edited = store.ours()[1]
+    store.post(f"/admin/products/{edited['id']}", {"title": "Fixed by the merchant"})
+    before = snapshot(store)
+
+    refused = revert(empty_store, instance, second.run_id)
+    assert not refused.success
+    message = step_failure(refused)
+    assert "dummyjson:1" in message and "title" in message and "dummyjson:2" not in message
+    assert snapshot(store) == before  # nothing written, product 2 included
+
+    forced = revert(empty_store, instance, second.run_id, force=True)
+    assert forced.success, step_failure(forced)
+    assert revert_metadata(forced)["changed_since"] == 1
+    assert snapshot(store) == after_first
+
+
+def test_the_command_line_reverts_a_run(sync, store, catalog, instance, empty_store, home):
+    """`dagster job execute -m product_sync.definitions -j revert_sync_run` with the
+    contract's run config. Dagster 1.13's `job execute` takes run config only as a file
+    (`-c`; it has no `--config-json`, which `dg launch --job` has), so the JSON goes in one."""
+    sync(instance=instance)
+    after_first = snapshot(store)
+    catalog.mutate("price", ids=[5])
+    second = sync(instance=instance)
+    assert second.metadata["updated"] == 1
+    config = home / "revert.json"
+    config.write_text(json.dumps({"ops": {"revert_run": {"config": {"run_id": second.run_id}}}}))
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "product_sync.definitions",
+            "-j",
+            "revert_sync_run",
+            "-c",
+            str(config),
+        ],
+        cwd=REPO_ROOT,
+        env={**os.environ, **empty_store.env(), "DAGSTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "RUN_SUCCESS" in output
+    assert snapshot(store) == after_first
+    assert snapshot(store)[5]["price"] != second_price(catalog, 5)
+
+
+def second_price(catalog, source_id: int) -> Decimal:
+    """The source's price now (read from the catalog server, not through the pipeline)."""
+    body = requests.get(f"{catalog.base_url}/products/{source_id}", timeout=10).json()
+    return Decimal(str(body["price"]))
+
+
+def test_a_scaled_out_run_is_reverted_across_its_ranges(
+    store, catalog, instance, empty_store, monkeypatch
+):
+    monkeypatch.setenv("DUMMYJSON_BASE_URL", catalog.base_url)
+    monkeypatch.setenv("MEDUSA_BACKEND_URL", empty_store.backend_url)
+    monkeypatch.setenv("MEDUSA_API_KEY", empty_store.api_key)
+
+    def scaled_out() -> str:
+        result = dg.execute_job(
+            dg.reconstructable(reconstruct_sync_partitioned_job),
+            instance=instance,
+            run_config={"ops": {"id_ranges_op": {"config": {"range_size": 100}}}},
+        )
+        failures = [
+            str(e.dagster_event.step_failure_data.error)
+            for e in instance.all_logs(result.run_id)
+            if e.dagster_event and e.dagster_event.is_step_failure
+        ]
+        assert result.success, failures
+        return result.run_id
+
+    scaled_out()
+    after_first = snapshot(store)
+    catalog.mutate("price", ids=[5, 150])  # one change in each range
+    second = scaled_out()
+    assert snapshot(store) != after_first
+    undone = revert(empty_store, instance, second)
+    assert undone.success, step_failure(undone)
+    assert revert_metadata(undone)["products_restored"] == 2
+    assert snapshot(store) == after_first
