@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from product_sync.core.catalog import SourceCatalog
-from product_sync.core.categories import CategoryLinks
+from product_sync.core.links import ProductLinks
 from product_sync.core.mapping import external_id
 from product_sync.core.ownership import CREATE_ONLY, IGNORE, OwnershipPolicy
 from product_sync.core.planning import ProductIndex, SyncPlan
@@ -213,12 +213,12 @@ def sync_scope(
     medusa: MedusaResource,
     options: SyncOptions,
     *,
-    links: CategoryLinks | None = None,
+    links: ProductLinks | None = None,
     warn: Warn = lambda _: None,
     journal: RunJournal | None = None,
 ) -> SyncOutcome:
     """Every step for one scope, in one go (a range of a scaled-out sync). `links`: the
-    store's category links, if the run read them already (see `read_index`)."""
+    store's category and tag links, if the run read them already (see `read_index`)."""
     started = time.time()
     catalog = read_source(scope, dummyjson)
     if not catalog.consistent:

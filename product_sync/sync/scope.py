@@ -7,7 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from product_sync.core.catalog import SourceCatalog, validate_page
-from product_sync.core.categories import CategoryLinks
+from product_sync.core.links import ProductLinks
 from product_sync.core.mapping import external_id, source_id_of
 from product_sync.core.planning import ProductIndex
 from product_sync.core.ranges import IdRange
@@ -55,7 +55,7 @@ def read_index(
     scope: SyncScope,
     medusa: MedusaResource,
     catalog: SourceCatalog | None = None,
-    links: CategoryLinks | None = None,
+    links: ProductLinks | None = None,
 ) -> ProductIndex:
     """The store's products of ours that the scope covers, oldest first.
 
@@ -64,9 +64,9 @@ def read_index(
     The open last range also has to find products we hold beyond the source's last id
     (removed at the end of the catalog), so it lists the store's external ids once with
     nothing else (and takes the ids `catalog` read): the one read of a scaled-out run
-    that grows with the store, done by one range. `links`: the store's category links
-    as read earlier in the run (a scaled-out run reads them once for all its ranges);
-    read now if not given.
+    that grows with the store, done by one range. `links`: the store's category and tag
+    links as read earlier in the run (a scaled-out run reads them once for all its
+    ranges); read now if not given.
     """
     prefix = medusa.external_id_prefix
     id_range = scope.id_range

@@ -4,7 +4,7 @@ import pytest
 import responses
 from responses import matchers
 
-from product_sync.core.categories import CategoryLinks
+from product_sync.core.links import ProductLinks
 from product_sync.core.mapping import FIELDS_KEY
 from product_sync.core.ownership import value_hash
 from product_sync.resources.medusa import (
@@ -61,16 +61,21 @@ def test_index_keeps_only_our_namespace_and_pages_through():
     ]
     page2 = [{"id": "p3", "external_id": "other:3", "handle": "c", "status": "published"}]
     responses.get(f"{BASE}/admin/product-categories", json={"product_categories": [], "count": 0})
+    responses.get(f"{BASE}/admin/product-tags", json={"product_tags": [], "count": 0})
     responses.get(f"{BASE}/admin/products", json={"products": page1, "count": 3})
     responses.get(f"{BASE}/admin/products", json={"products": page2, "count": 3})
     items = list(medusa().index("dummyjson:"))
     assert [(i.id, i.source_id, str(i.price)) for i in items] == [("p1", 1, "9.99")]
-    assert len(responses.calls) == 3
+    assert len(responses.calls) == 4
 
 
-def listed(product_id, source_id, recorded_category):
-    """A product row as the index listing has it, its category recorded by the sync."""
-    record = {"category": value_hash([recorded_category]), "title": value_hash("A")}
+def listed(product_id, source_id, recorded_category, recorded_tags=()):
+    """A product row as the index listing has it, its category and tags recorded."""
+    record = {
+        "category": value_hash([recorded_category]),
+        "tags": value_hash(sorted(recorded_tags)),
+        "title": value_hash("A"),
+    }
     return {
         "id": product_id,
         "external_id": f"dummyjson:{source_id}",
@@ -83,27 +88,37 @@ def listed(product_id, source_id, recorded_category):
 
 
 @responses.activate
-def test_index_reads_category_links_apart_and_sees_a_moved_category():
-    """The links come from one listing of the categories, not a join in every product
-    row, and a product the merchant moved to another category shows the edit."""
+def test_index_reads_links_apart_and_sees_a_moved_category_and_a_removed_tag():
+    """The links come from one listing of the categories and one of the tags, not a
+    join in every product row; a product the merchant moved to another category, or
+    took a tag from, shows the edit."""
     categories = responses.get(
         f"{BASE}/admin/product-categories",
         json={
             "product_categories": [
                 {"id": "pcat_1", "products": [{"id": "p1"}]},
-                {"id": "pcat_2", "products": [{"id": "p2"}]},
+                {"id": "pcat_2", "products": [{"id": "p2"}, {"id": "p3"}]},
             ],
             "count": 2,
         },
     )
-    rows = [listed("p1", 1, "pcat_1"), listed("p2", 2, "pcat_1")]
-    listing = responses.get(f"{BASE}/admin/products", json={"products": rows, "count": 2})
-    kept, moved = medusa().index("dummyjson:")
+    tags = responses.get(
+        f"{BASE}/admin/product-tags",
+        json={"product_tags": [{"id": "ptag_1", "products": [{"id": "p1"}]}], "count": 1},
+    )
+    rows = [
+        listed("p1", 1, "pcat_1", ["ptag_1"]),
+        listed("p2", 2, "pcat_1"),
+        listed("p3", 3, "pcat_2", ["ptag_1"]),
+    ]
+    listing = responses.get(f"{BASE}/admin/products", json={"products": rows, "count": 3})
+    kept, moved, untagged = medusa().index("dummyjson:")
     assert kept.edits is None
     assert set(moved.edits) == {"category"} and moved.edits["category"].shown == "pcat_2"
+    assert set(untagged.edits) == {"tags"}
     fields = parse_qs(urlsplit(listing.calls[0].request.url).query)["fields"][0]
-    assert "categories" not in fields
-    assert categories.call_count == 1
+    assert "categories" not in fields and "tags" not in fields
+    assert categories.call_count == 1 and tags.call_count == 1
 
 
 @responses.activate
@@ -129,14 +144,14 @@ def test_a_part_of_the_store_is_read_by_its_external_ids_in_long_chunks():
     fresh = responses.get(
         f"{BASE}/admin/products",
         match=[matchers.query_param_matcher({"id[]": "p9"}, strict_match=False)],
-        json={"products": [{"id": "p9", "categories": [{"id": "pcat_1"}]}]},
+        json={"products": [{"id": "p9", "categories": [{"id": "pcat_1"}], "tags": []}]},
     )
     lookups = responses.get(
         f"{BASE}/admin/products",
         match=[matchers.query_param_matcher({"fields": LISTING_FIELDS}, strict_match=False)],
         json={"products": [], "count": 0},
     )
-    links = CategoryLinks.of_categories([("pcat_1", ["p1"]), ("pcat_2", ["p4"])])
+    links = ProductLinks.of({"categories": [("pcat_1", ["p1"]), ("pcat_2", ["p4"])]})
     ids = [f"dummyjson:{n}" for n in range(1, 601)]
     items = medusa().index_of("dummyjson:", ids, links)
     assert [(i.id, i.edits) for i in items] == [("p1", None), ("p9", None)]
