@@ -54,8 +54,15 @@ class ProductStates(Inventory):
         return found
 
     def product_states_by_external_id(self, external_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Rows with `STATE_FIELDS` of the products carrying these external ids."""
-        return self.products_by_external_id(external_ids, fields=STATE_FIELDS)
+        """Rows with `STATE_FIELDS` of the products carrying these external ids (many:
+        without the joins, as `product_states` reads them)."""
+        wanted = list(dict.fromkeys(external_ids))
+        if len(wanted) <= LOOKUP_MAX:
+            return self.products_by_external_id(wanted, fields=STATE_FIELDS)
+        fields = ",".join(f for f in STATE_FIELDS.split(",") if f not in LINK_FIELDS)
+        rows = self.products_by_external_id(wanted, fields=fields)
+        by_product = self.product_links().by_product({r["id"] for r in rows})
+        return [with_links(row, by_product) for row in rows]
 
     def level_ids(self, location_id: str, item_ids: Sequence[str]) -> dict[str, str]:
         """Inventory item id -> the id of its level at the location (items without one
