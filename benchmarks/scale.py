@@ -57,7 +57,8 @@ def run_partitioned_job(spec: dict[str, Any]) -> dict[str, Any]:
     writes = summary["created"] + summary["updated"] + summary["archived"]
     return {
         "metadata": {k: v for k, v in summary.items() if isinstance(v, int | float)},
-        "by_range": summary.get("by_range", []),
+        # A table's rows (MetadataValue.table), as plain dicts for the JSON.
+        "by_range": [dict(r.data) for r in getattr(summary.get("by_range"), "records", [])],
         "assets_s": round(max(ends.values()) - min(starts.values()), 3),
         "ranges_s": round(span, 3),
         "run_s": round(run_s, 3),
