@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from devstack import template
-from devstack.postgres import find_bin_dir
+from devstack.pg_binaries import find_bin_dir
 from devstack.stack import Stack, StackInfo
 
 pytestmark = pytest.mark.e2e
