@@ -13,13 +13,7 @@ import pytest
 
 from devstack import template
 from devstack.stack import Stack, StackInfo
-from product_sync_tests.devstack.stack_calls import (
-    BAD_KEY,
-    REPO_ROOT,
-    get,
-    product_count,
-    session,
-)
+from product_sync_tests.devstack.stack_calls import BAD_KEY, REPO_ROOT, get, product_count, session
 
 pytestmark = pytest.mark.e2e
 

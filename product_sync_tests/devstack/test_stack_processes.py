@@ -19,13 +19,7 @@ import requests
 
 from devstack.pg_binaries import find_bin_dir
 from devstack.stack import Stack, StackInfo
-from product_sync_tests.devstack.stack_calls import (
-    BAD_KEY,
-    REPO_ROOT,
-    get,
-    product_count,
-    session,
-)
+from product_sync_tests.devstack.stack_calls import BAD_KEY, REPO_ROOT, get, product_count, session
 
 pytestmark = pytest.mark.e2e
 

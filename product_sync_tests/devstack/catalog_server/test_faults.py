@@ -5,12 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from product_sync_tests.devstack.catalog_server.calls import (
-    control,
-    faults,
-    get,
-    statuses,
-)
+from product_sync_tests.devstack.catalog_server.calls import control, faults, get, statuses
 
 
 def test_error_fault_rate_is_deterministic_under_seed(server):

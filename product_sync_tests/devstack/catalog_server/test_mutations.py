@@ -5,11 +5,7 @@ from __future__ import annotations
 import pytest
 
 from devstack.catalog import CatalogControl, ControlError
-from product_sync_tests.devstack.catalog_server.calls import (
-    control,
-    get,
-    ids,
-)
+from product_sync_tests.devstack.catalog_server.calls import control, get, ids
 
 
 def test_field_mutations_show_up_in_the_api(server):

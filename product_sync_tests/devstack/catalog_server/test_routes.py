@@ -9,13 +9,7 @@ import pytest
 import requests
 
 from devstack.catalog.images import PNG_SIGNATURE
-from product_sync_tests.devstack.catalog_server.calls import (
-    JSON_TYPE,
-    TIMEOUT,
-    control,
-    get,
-    ids,
-)
+from product_sync_tests.devstack.catalog_server.calls import JSON_TYPE, TIMEOUT, control, get, ids
 
 # ----------------------------------------------------------------------- envelope and paging
 

@@ -10,11 +10,7 @@ import sys
 import requests
 
 from devstack.catalog import CatalogServer
-from product_sync_tests.devstack.catalog_server.calls import (
-    REPO_ROOT,
-    TIMEOUT,
-    get,
-)
+from product_sync_tests.devstack.catalog_server.calls import REPO_ROOT, TIMEOUT, get
 
 
 def test_a_100k_catalog_serves_pages_without_generating_the_rest():
