@@ -42,7 +42,7 @@ from pathlib import Path
 import requests
 
 from devstack.errors import DevstackError
-from devstack.medusa import port_in_use, session, tail
+from devstack.medusa import port_in_use, run_logged, session, tail
 from devstack.postgres import HOST
 from devstack.stack import REPO_ROOT, Stack, StackInfo
 
@@ -164,20 +164,15 @@ def build_admin(
         log.info("medusa build in %s (log: %s) ...", store, log_path)
         t0 = time.monotonic()
         with log_path.open("w") as out:
-            try:
-                proc = subprocess.run(
-                    [str(medusa), "build"],
-                    cwd=store,
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    timeout=timeout,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise DevstackError(
-                    f"`medusa build` timed out after {timeout:.0f}s; see {log_path}"
-                ) from exc
+            proc = run_logged(
+                [str(medusa), "build"],
+                "medusa build",
+                cwd=store,
+                env=env,
+                out=out,
+                log_path=log_path,
+                timeout=timeout,
+            )
         seconds = time.monotonic() - t0
         if proc.returncode != 0 or not (server_dir / "public" / "admin").is_dir():
             raise DevstackError(
