@@ -76,7 +76,7 @@ def partitioned(bench: Bench, label: str) -> dict[str, Any]:
         "ranges": bench.args.partitions,
         "max_concurrent": bench.args.max_concurrent,
     }
-    from benchmarks.run import run_child
+    from benchmarks.measure import run_child
 
     result = run_child(spec, bench.info, label)
     meta = result["metadata"]
@@ -93,7 +93,7 @@ def partitioned(bench: Bench, label: str) -> dict[str, Any]:
 
 
 def hundred_thousand(bench: Bench) -> None:
-    from benchmarks.run import store_census
+    from benchmarks.store import store_census
 
     assert bench.catalog
     count = bench.args.scale_count
