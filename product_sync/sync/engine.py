@@ -175,6 +175,7 @@ def sync_products(
                 stock=stock.written if stock_wanted else (),
                 stock_sources=sources if stock_wanted else None,
                 categories_created={h: categories.ids[h] for h in categories.created},
+                sale_prices=sale.changes,
             )
     record_taxonomy(report, taxonomy, sale, warn)
     for detail in report.error_details[:WARNINGS_SHOWN]:
