@@ -115,11 +115,11 @@ def sync_sale_prices(
         if dry_run:
             # The products still to be created have no variant yet: their sale prices
             # would be created with them.
-            new = _discounted(catalog, set(created) - set(variants)) if apply else 0
-            changes = _changes(ahead.held, wanted, scope, sources)
+            new = _new_sales(catalog, set(created) - set(variants), apply)
+            changes = _changes(ahead.held, wanted, scope, sources) + new
             list_id = ahead.lists[0] if ahead.lists else ""
             return SalePriceReport(
-                written=planned.written + new,
+                written=planned.written + len(new),
                 removed=len(planned.delete),
                 price_list_id=list_id or None,
                 changes=[SaleListEntry(price_list_id=list_id, prices=changes)] if changes else [],
@@ -136,6 +136,22 @@ def _changes(
     """Per variant in scope whose prices change: before (`held`) and after (`wanted`)."""
     after = {variant: wanted_pairs(wanted.get(variant), CURRENCY) for variant in scope}
     return list_changes(prices_by_variant(held, scope), after, sources)
+
+
+def _new_sales(catalog: SourceCatalog, source_ids: set[int], apply: bool) -> list[SalePriceChange]:
+    """The sale prices products still to be created would get (a dry run's plan shows
+    them; their variants have no id yet)."""
+    if not apply:
+        return []
+    return [
+        SalePriceChange(
+            variant_id=f"new:{src.id}",
+            source_id=src.id,
+            after=wanted_pairs(sale_amount(src.price, src.discountPercentage), CURRENCY),
+        )
+        for src in catalog.products_view
+        if src.id in source_ids and sale_amount(src.price, src.discountPercentage) is not None
+    ]
 
 
 def _write(
@@ -236,14 +252,6 @@ def _new_variants(medusa: MedusaResource, source_ids: list[int]) -> dict[int, st
         if source_id is not None and variants and source_id not in found:
             found[source_id] = variants[0]["id"]
     return found
-
-
-def _discounted(catalog: SourceCatalog, source_ids: set[int]) -> int:
-    return sum(
-        1
-        for src in catalog.products_view
-        if src.id in source_ids and sale_amount(src.price, src.discountPercentage) is not None
-    )
 
 
 def _marker(medusa: MedusaResource) -> tuple[str, str]:

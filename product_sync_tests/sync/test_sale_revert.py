@@ -9,6 +9,7 @@ import pytest
 import responses
 
 from product_sync.core.journal import Journal
+from product_sync.core.planning import PlannedWrite, SyncPlan
 from product_sync.core.sale_prices import PRICE_LIST_KEY, RESTORED_KEY
 from product_sync.sync.revert import RevertReport
 from product_sync.sync.sale_revert import changed_rows, judge_sale_prices, write_sale_reverts
@@ -166,12 +167,15 @@ def test_a_double_list_the_run_deleted_is_journaled_with_its_prices_and_made_aga
 def test_a_dry_run_lists_the_changes_it_would_make_and_writes_nothing(store):
     list_id = ours(store)
     store.add_price(list_id, "variant_1", "8.75")
-    report = run(store, catalog(20, 50), index(1, 2), dry_run=True)
+    created = PlannedWrite(source_id=3, external_id="dummyjson:3", handle="p-3", payload={})
+    report = run(store, catalog(20, 50, 30), index(1, 2), SyncPlan(creates=[created]), dry_run=True)
     (entry,) = report.changes
     assert [(c.source_id, c.before, c.after) for c in entry.prices] == [
         (1, usd("8.75"), usd("8")),
         (2, [], usd("5")),
+        (3, [], usd("7")),  # a product still to be created: its sale price with it
     ]
+    assert report.written == 3
     assert store.held(list_id) == {"variant_1": Decimal("8.75")}
 
 
