@@ -32,7 +32,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -43,6 +42,7 @@ from pathlib import Path
 import requests
 
 from devstack.errors import DevstackError
+from devstack.medusa import port_in_use, run_logged, session, tail
 from devstack.postgres import HOST
 from devstack.stack import REPO_ROOT, Stack, StackInfo
 
@@ -114,13 +114,6 @@ def _medusa_bin(store: Path) -> Path:
     return path
 
 
-def _tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def build_inputs_hash(store: Path) -> str:
     """Hash of everything `medusa build` reads from the project (sources, config, lock)."""
     digest = hashlib.sha256()
@@ -171,25 +164,20 @@ def build_admin(
         log.info("medusa build in %s (log: %s) ...", store, log_path)
         t0 = time.monotonic()
         with log_path.open("w") as out:
-            try:
-                proc = subprocess.run(
-                    [str(medusa), "build"],
-                    cwd=store,
-                    env=env,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    timeout=timeout,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise DevstackError(
-                    f"`medusa build` timed out after {timeout:.0f}s; see {log_path}"
-                ) from exc
+            proc = run_logged(
+                [str(medusa), "build"],
+                "medusa build",
+                cwd=store,
+                env=env,
+                out=out,
+                log_path=log_path,
+                timeout=timeout,
+            )
         seconds = time.monotonic() - t0
         if proc.returncode != 0 or not (server_dir / "public" / "admin").is_dir():
             raise DevstackError(
                 f"`medusa build` failed (rc {proc.returncode}); see {log_path}:\n"
-                + _tail(log_path, 30)
+                + tail(log_path, 30)
             )
         stamp.write_text(json.dumps({"hash": want, "at": time.time()}))
         log.info("medusa build done in %.1fs", seconds)
@@ -212,7 +200,7 @@ def start_admin(
     if not (server_dir / "public" / "admin").is_dir():
         raise DevstackError(f"no admin build in {server_dir}: call build_admin() first")
     url = f"http://{HOST}:{port}"
-    if _port_in_use(port):
+    if port_in_use(port):
         raise DevstackError(f"port {HOST}:{port} is already in use; pick another port")
     server_env = {
         **os.environ,
@@ -247,24 +235,16 @@ def start_admin(
         if not server.alive() or time.monotonic() > deadline:
             server.stop()
             raise DevstackError(
-                f"the admin server did not come up on {url}; see {log_path}:\n" + _tail(log_path)
+                f"the admin server did not come up on {url}; see {log_path}:\n" + tail(log_path)
             )
         time.sleep(0.2)
     log.info("admin server (pid %d) at %s/app in %.1fs", process.pid, url, time.monotonic() - t0)
     return server
 
 
-def _port_in_use(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((HOST, port)) == 0
-
-
 def _answers(url: str) -> bool:
-    http = requests.Session()
-    http.trust_env = False  # loopback: ignore *_PROXY
     try:
-        return http.get(url, timeout=2).status_code == 200
+        return session().get(url, timeout=2).status_code == 200
     except requests.RequestException:
         return False
 

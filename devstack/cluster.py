@@ -6,7 +6,7 @@ Run as a normal user, PostgreSQL runs as that user, from the checkout: data in
 ``.devstack/pg/``, log in ``.devstack/logs/postgres.log``.
 
 Run as root, PostgreSQL refuses to run as root, so it runs as the unprivileged
-``embedded_postgres`` user (:mod:`devstack.postgres`). That user must reach the binaries,
+``embedded_postgres`` user (:mod:`devstack.pg_binaries`). That user must reach the binaries,
 the data directory and the log file, and a checkout in a private directory (``/root`` is
 mode 700) is out of its reach. The checkout's permissions are never loosened; instead the
 cluster lives in a per-checkout directory outside it::
@@ -32,14 +32,8 @@ from pathlib import Path
 
 from devstack.errors import DevstackError
 from devstack.medusa import port_in_use
-from devstack.postgres import (
-    HOST,
-    PostgresError,
-    PostgresServer,
-    ensure_run_user,
-    find_bin_dir,
-    server_major,
-)
+from devstack.pg_binaries import ensure_run_user, find_bin_dir, server_major
+from devstack.postgres import HOST, PostgresError, PostgresServer
 from devstack.state import StackFiles
 
 log = logging.getLogger("devstack")

@@ -23,6 +23,7 @@ from devstack.catalog.process import ensure_catalog
 from devstack.errors import DevstackError
 from devstack.stack import REPO_ROOT, Stack
 from product_sync import names
+from product_sync.core.alerts import COUNT_KEYS
 
 log = logging.getLogger("devstack.demo")
 
@@ -49,17 +50,7 @@ def summary(dagster_home: Path) -> str:
     if event is None or event.asset_materialization is None:
         return "no materialization of synced_products was recorded"
     meta = {k: getattr(v, "value", v) for k, v in event.asset_materialization.metadata.items()}
-    keys = [
-        "created",
-        "updated",
-        "unchanged",
-        "archived",
-        "quarantined",
-        "errors",
-        "stock_updated",
-        "duration_s",
-        "products_per_s",
-    ]
+    keys = [*COUNT_KEYS, "duration_s", "products_per_s"]
     return "  ".join(f"{k}={meta[k]}" for k in keys if k in meta)
 
 

@@ -1,4 +1,4 @@
-"""Exceptions of the dev stack (kept apart so devstack.postgres and devstack.stack share them)."""
+"""Exceptions of the dev stack (kept apart so its modules share them without cycles)."""
 
 
 class DevstackError(RuntimeError):
@@ -7,3 +7,7 @@ class DevstackError(RuntimeError):
 
 class NodeMissingError(DevstackError):
     """Node.js/npm is missing or too old (tests skip or fail on this)."""
+
+
+class PostgresError(DevstackError):
+    """Raised when the PostgreSQL server cannot be set up, started or queried."""

@@ -24,6 +24,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import requests
 
@@ -49,6 +50,32 @@ def tail(path: Path, lines: int = 25) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def run_logged(
+    cmd: list[str],
+    what: str,
+    *,
+    cwd: Path,
+    env: dict[str, str],
+    out: IO[str],
+    log_path: Path,
+    timeout: float,
+) -> subprocess.CompletedProcess:
+    """Run a one-off command (``medusa build``, migrations) with its output in ``out``;
+    a timeout is a ``DevstackError`` pointing at ``log_path``."""
+    try:
+        return subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise DevstackError(f"`{what}` timed out after {timeout:.0f}s; see {log_path}") from exc
 
 
 def port_in_use(port: int) -> bool:
@@ -136,20 +163,15 @@ class MedusaProcess:
         with setup_log.open("a") as out:
             out.write(f"\n=== medusa {' '.join(args[:1])} ({database}) {time.ctime()} ===\n")
             out.flush()
-            try:
-                proc = subprocess.run(
-                    [self.bin, *args],
-                    cwd=self.files.store_dir,
-                    env=self._env(database),
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    timeout=timeout,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise DevstackError(
-                    f"`medusa {args[0]}` timed out after {timeout:.0f}s; see {setup_log}"
-                ) from exc
+            proc = run_logged(
+                [self.bin, *args],
+                f"medusa {args[0]}",
+                cwd=self.files.store_dir,
+                env=self._env(database),
+                out=out,
+                log_path=setup_log,
+                timeout=timeout,
+            )
         if proc.returncode != 0:
             raise DevstackError(
                 f"`medusa {args[0]}` failed (rc {proc.returncode}); see {setup_log}:\n"

@@ -14,13 +14,13 @@ Command line (``scripts/devstack <cmd>`` runs ``python -m devstack.stack <cmd>``
 those lines go to stdout; progress goes to stderr).
 
 Environment: ``DEVSTACK_PG_PORT`` (54329), ``DEVSTACK_MEDUSA_PORT`` (9000), ``DEVSTACK_PG_BIN``
-(see :mod:`devstack.postgres`), ``DEVSTACK_PG_HOME`` (see :mod:`devstack.cluster`),
+(see :mod:`devstack.pg_binaries`), ``DEVSTACK_PG_HOME`` (see :mod:`devstack.cluster`),
 ``DEVSTACK_NODE_ENV`` (production, as ``medusa start``), ``MEDUSA_ADMIN_ENABLED`` (passed
 through). Both servers listen on 127.0.0.1 only.
 
 The parts: :mod:`devstack.state` (files, StackInfo), :mod:`devstack.node` (node packages),
-:mod:`devstack.cluster` / :mod:`devstack.postgres` (PostgreSQL), :mod:`devstack.medusa`
-(the server process), :mod:`devstack.template` (template DB, resets),
+:mod:`devstack.cluster` / :mod:`devstack.postgres` / :mod:`devstack.pg_binaries` (PostgreSQL),
+:mod:`devstack.medusa` (the server process), :mod:`devstack.template` (template DB, resets),
 :mod:`devstack.store_setup` (what a new store holds; the ``STORE_SETUP`` hook point).
 
 Python API (tests and benchmarks use the same code)::

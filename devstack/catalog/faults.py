@@ -41,7 +41,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from devstack.catalog.catalog import MUTATION_OPS
+from devstack.catalog.mutations import MUTATION_OPS
 
 RESPONSE_KINDS = ("error", "rate_limit", "slow", "truncate", "reset")
 KINDS = (*RESPONSE_KINDS, "mutate")

@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from devstack.errors import DevstackError
+from devstack.medusa import process_exists, start_time
 
 log = logging.getLogger("devstack.catalog")
 
@@ -47,7 +48,8 @@ def ensure_catalog() -> str:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    PID_FILE.write_text(str(process.pid))
+    # With its start time: a pid alone may name another process by the time we stop it.
+    PID_FILE.write_text(f"{process.pid} {start_time(process.pid) or 0}\n")
     deadline = time.monotonic() + 15
     while not _answers():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -58,14 +60,18 @@ def ensure_catalog() -> str:
 
 
 def stop_catalog() -> None:
-    """Stop the catalog server this module started (by pid), if any."""
+    """Stop the catalog server this module started, if it still runs. The pid file names
+    it by pid and start time; a pid the kernel has since given to another process (pids
+    wrap around quickly on a busy machine) is left alone."""
     if not PID_FILE.exists():
         return
-    pid = int(PID_FILE.read_text().strip() or 0)
-    with contextlib.suppress(ProcessLookupError):
-        if pid:
+    fields = PID_FILE.read_text().split()
+    pid, started = (int(f) for f in [*fields, "0", "0"][:2])
+    if pid and started and start_time(pid) == started:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
             for _ in range(50):
-                os.kill(pid, 0)
+                if not process_exists(pid):
+                    break
                 time.sleep(0.1)
     PID_FILE.unlink(missing_ok=True)

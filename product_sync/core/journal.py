@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from product_sync.core.mapping import ARCHIVED_KEY, HASH_KEY
+from product_sync.core.sale_journal import SaleListEntry
 
 # Top-level values written as they are (None included).
 SCALARS = ("status", "title", "description", "thumbnail", "handle", "external_id")
@@ -245,6 +246,7 @@ class Journal(BaseModel):
     products: list[ProductEntry] = []
     stock: list[StockEntry] = []
     categories_created: dict[str, str] = {}  # handle -> id (kept by a revert)
+    sale_prices: list[SaleListEntry] = []  # the sync's sale price list(s), as written
     reverts: str | None = None  # the run this one reverted, if it is a revert
 
 

@@ -19,12 +19,27 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from product_sync.core.journal import State, changes, planned_state, shown_fields
+from product_sync.core.mapping import CURRENCY, price_amount
 from product_sync.core.models import SourceProduct
 from product_sync.core.planning import IndexedProduct, ProductIndex, SyncPlan
+from product_sync.core.sale_journal import SalePriceChange, prices_by_variant
+from product_sync.core.sale_prices import HeldPrice
 
-ACTIONS = ("create", "update", "unarchive", "archive", "retire_duplicate", "stock")
+# `stock` and `sale_price`: rows of products the run writes nothing else of.
+ACTIONS = (
+    "create",
+    "update",
+    "unarchive",
+    "archive",
+    "retire_duplicate",
+    "stock",
+    "sale_price",
+)
+ROW_ONLY = ("stock", "sale_price")  # not product writes (the plan gate compares those)
 # The fields shown old -> new in the UI's tables (the file holds every field).
-HEADLINE = ("price", "title", "stock", "status", "category")
+HEADLINE = ("price", "sale_price", "title", "stock", "status", "category")
+SALE_KEY = "sale_price.usd"
+MONEY = ("price", "sale_price")
 CATEGORY_KEY = "metadata.source_category"
 # Mirrors of other fields, not worth naming in the "changed" column.
 _UNSHOWN = {CATEGORY_KEY, "metadata.sync_category_id"}
@@ -53,7 +68,7 @@ class PlanRow(BaseModel):
     def changed(self) -> list[str]:
         """The changed fields' names, headline fields first."""
         names = [
-            "price" if n.startswith("price.") else n
+            n.split(".", 1)[0] if n.startswith(("price.", "sale_price.")) else n
             for n in shown_fields(self.changes)
             if n not in _UNSHOWN
         ]
@@ -66,7 +81,7 @@ class PlanRow(BaseModel):
         """'old → new' (a new product: its value) for each headline field it changes."""
         shown: dict[str, str | None] = {}
         for name in HEADLINE:
-            change = self.changes.get("price.usd" if name == "price" else name)
+            change = self.changes.get(f"{name}.usd" if name in MONEY else name)
             if change is None:
                 shown[name] = None
             elif self.action == "create":
@@ -84,7 +99,7 @@ def _key(action: str, source_id: int | None, product_id: str | None) -> tuple[st
 def _text(value: Any, field: str = "") -> str:
     if value is None:
         return "—"
-    if field == "price" and isinstance(value, int | float) and not isinstance(value, bool):
+    if field in MONEY and isinstance(value, int | float) and not isinstance(value, bool):
         return f"{Decimal(str(value)):.2f}"  # money as money: 5.40, not 5.4
     return str(value)
 
@@ -101,10 +116,12 @@ class PlanHashes(BaseModel):
     store: dict[str, str] = {}  # source id (or "<source id>/<product id>") -> index hash
     categories: str = ""
     settings: str = ""
+    # Source id -> hash of its sale prices in the sync's list; "lists": the lists' ids.
+    sale_prices: dict[str, str] = {}
 
 
 class Moved(BaseModel):
-    part: str  # "source", "store", "categories", "settings", "plan"
+    part: str  # "source", "store", "sale_prices", "categories", "settings", "plan"
     key: str
     change: str
 
@@ -125,7 +142,7 @@ class PlanRecord(BaseModel):
     hashes: PlanHashes = PlanHashes()
 
     def action_keys(self) -> set[tuple[str, str]]:
-        return {row.key for row in self.rows if row.action != "stock"}
+        return {row.key for row in self.rows if row.action not in ROW_ONLY}
 
     def by_action(self) -> dict[str, list[PlanRow]]:
         grouped: dict[str, list[PlanRow]] = {action: [] for action in ACTIONS}
@@ -219,6 +236,47 @@ def plan_rows(
     return rows
 
 
+def add_sale_rows(
+    rows: list[PlanRow], found: Iterable[SalePriceChange], index: ProductIndex
+) -> list[PlanRow]:
+    """Each sale price change (old -> new, USD) on its product's row; a product the run
+    writes nothing else of gets a `sale_price` row."""
+    by_source = {row.source_id: row for row in rows if row.action != "retire_duplicate"}
+    for change in found:
+        old, new = _usd(change.before), _usd(change.after or [])
+        if old == new or change.source_id is None:
+            continue
+        row = by_source.get(change.source_id)
+        if row is None:
+            indexed = index.products.get(change.source_id)
+            row = PlanRow(
+                action="sale_price",
+                source_id=change.source_id,
+                handle=indexed.handle if indexed else None,
+                product_id=indexed.id if indexed else None,
+            )
+            rows.append(row)
+            by_source[change.source_id] = row
+        row.changes[SALE_KEY] = Change(old=old, new=new)
+    return rows
+
+
+def _usd(pairs: Iterable[list[str]]) -> Any:
+    amounts = [price_amount(Decimal(a)) for currency, a in pairs if currency == CURRENCY]
+    return amounts[0] if len(amounts) == 1 else (amounts or None)
+
+
+def sale_hashes(
+    lists: Iterable[str], held: Iterable[HeldPrice], sources: Mapping[str, int]
+) -> dict[str, str]:
+    """The sale prices of the products in scope (`sources`: their variant -> source id),
+    hashed per product, and the ids of the sync's lists (key "lists")."""
+    grouped = prices_by_variant(held, set(sources))
+    hashes = {str(sources[variant]): digest(pairs) for variant, pairs in grouped.items()}
+    hashes["lists"] = digest(list(lists))
+    return hashes
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
@@ -246,7 +304,7 @@ def digest(value: Any) -> str:
 def moved(recorded: PlanHashes, current: PlanHashes) -> list[Moved]:
     """Everything that differs between what a plan was made against and now."""
     found: list[Moved] = []
-    for part in ("source", "store"):
+    for part in ("source", "store", "sale_prices"):
         then, now = getattr(recorded, part), getattr(current, part)
         for key in sorted(set(then) | set(now), key=_id_order):
             if key not in now:

@@ -24,6 +24,9 @@ HUNDRED = Decimal(100)
 # How the sync recognises its price list (it never touches another): this metadata key
 # holds the external-id prefix of the products whose sale prices it carries.
 PRICE_LIST_KEY = "product_sync_sale_prices"
+# A list a revert made again (one a run had deleted) holds the deleted list's id here,
+# so a second revert finds it instead of making another.
+RESTORED_KEY = "product_sync_restores"
 PRICE_LIST_TITLE = "DummyJSON sale prices"
 PRICE_LIST_DESCRIPTION = (
     "Sale prices from the source's discountPercentage, kept by product_sync: "
@@ -112,3 +115,19 @@ def plan_sale_prices(
             plan.create.append(body)
         plan.delete.extend(p.id for p in prices if p is not keep)
     return plan
+
+
+def price_list_body(
+    prefix: str, prices: list[dict[str, Any]], restores: str | None = None
+) -> dict[str, Any]:
+    """The create body of the sync's price list for the products of `prefix` (`restores`:
+    the id of the deleted list a revert makes again)."""
+    metadata = {PRICE_LIST_KEY: prefix, **({RESTORED_KEY: restores} if restores else {})}
+    return {
+        "title": PRICE_LIST_TITLE,
+        "description": PRICE_LIST_DESCRIPTION,
+        "type": "sale",
+        "status": "active",
+        "metadata": metadata,
+        "prices": prices,
+    }

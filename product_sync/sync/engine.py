@@ -8,16 +8,17 @@ the same path and stops before the first write.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from product_sync.core.catalog import SourceCatalog
 from product_sync.core.links import ProductLinks
 from product_sync.core.mapping import external_id
 from product_sync.core.ownership import CREATE_ONLY, IGNORE, OwnershipPolicy
 from product_sync.core.planning import ProductIndex, SyncPlan
-from product_sync.core.review import PlanRow, StockRow, plan_rows
+from product_sync.core.review import PlanRow, StockRow, add_sale_rows, plan_rows
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
 from product_sync.sync.categories import CategoryMap, apply_category_map, plan_category_map
@@ -25,7 +26,7 @@ from product_sync.sync.images import ImageReport, known_images, resolve_images
 from product_sync.sync.journal import RunJournal, plan_product_ids, read_states
 from product_sync.sync.planning import MAX_HANDLE_ROUNDS, plan_against_store
 from product_sync.sync.report import SyncReport
-from product_sync.sync.review import preview_stock, stock_rows
+from product_sync.sync.review import preview_stock, sale_state, stock_rows
 from product_sync.sync.sale_prices import read_sale_prices_ahead, sync_sale_prices
 from product_sync.sync.scope import SyncScope, read_index, read_source
 from product_sync.sync.stock import read_stock_ahead, stock_items, sync_stock
@@ -33,8 +34,18 @@ from product_sync.sync.taxonomy import Ahead, prepare_taxonomy, record_taxonomy
 from product_sync.sync.writing import write_plan
 
 Warn = Callable[[str], None]
-# Sees the plan before the first product write; raises to stop the run (`review.PlanGate`).
-Gate = Callable[[SyncPlan], None]
+
+
+class Gate(Protocol):
+    """Holds a run to a reviewed plan (`review.PlanGate`); raises to stop the run."""
+
+    def check_sale_prices(self, hashes: Mapping[str, str]) -> None:
+        """Before the run's first write: the sale price list as the plan found it."""
+
+    def __call__(self, plan: SyncPlan) -> None:
+        """Before the first product write: the plan's product writes."""
+
+
 WARNINGS_SHOWN = 20
 
 # A range's index holds only its own products, so the handles other ranges gave to
@@ -65,6 +76,8 @@ class SyncOutcome:
     # The plan as rows a person reads (field changes old -> new), and the stock levels set.
     rows: list[PlanRow] = field(default_factory=list)
     stock: list[StockRow] = field(default_factory=list)
+    # The sale price list as the run found it, hashed (`review.sale_state`).
+    sale_hashes: dict[str, str] = field(default_factory=dict)
 
 
 def sync_products(
@@ -91,6 +104,8 @@ def sync_products(
         prepare_taxonomy, catalog, medusa, dry_run=options.dry_run, policy=options.ownership
     )
     sale_ahead = Ahead(read_sale_prices_ahead, medusa, options.ownership)
+    if gate is not None:
+        gate.check_sale_prices(sale_state(sale_ahead.result(), index))
     if categories.pending and not options.dry_run:
         categories = apply_category_map(categories, medusa)
     for slug, why in list(categories.failed.items())[:WARNINGS_SHOWN]:
@@ -176,8 +191,11 @@ def sync_products(
                 stock=stock.written if stock_wanted else (),
                 stock_sources=sources if stock_wanted else None,
                 categories_created={h: categories.ids[h] for h in categories.created},
+                sale_prices=sale.changes,
             )
     record_taxonomy(report, taxonomy, sale, warn)
+    # A deleted double's prices are not the plan's changes: its products keep theirs.
+    sold = [c for entry in sale.changes if not entry.deleted for c in entry.prices]
     for detail in report.error_details[:WARNINGS_SHOWN]:
         warn(f"write failed for {detail['ids']}: {detail['message']}")
     report.scope = scope.key
@@ -202,8 +220,9 @@ def sync_products(
         report=report.finish(started),
         plan=planned,
         categories=categories,
-        rows=plan_rows(planned, index, before, levels),
+        rows=add_sale_rows(plan_rows(planned, index, before, levels), sold, index),
         stock=levels,
+        sale_hashes=sale_state(sale_ahead.result(), index),
     )
 
 

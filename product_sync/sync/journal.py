@@ -3,8 +3,9 @@
 Before its first product write a run records the state of every product it is about to
 update, archive or retire, and the external ids it is about to create (`begin`); after its
 writes it reads those products back and records their states after, with the stock
-levels it set and the categories it created (`finish`). A run that dies in between leaves
-the first half (`complete` false), which still says what the products were before it.
+levels it set, the sale prices it wrote and the categories it created (`finish`). A run
+that dies in between leaves the first half (`complete` false), which still says what the
+products were before it.
 
 The journal is a JSON file in a directory the caller gives (the run's folder in the
 Dagster instance's artifact storage); nothing here knows about Dagster.
@@ -20,6 +21,7 @@ from typing import Any
 
 from product_sync.core.journal import Journal, ProductEntry, State, StockEntry, product_state
 from product_sync.core.planning import SyncPlan
+from product_sync.core.sale_journal import SaleListEntry
 from product_sync.resources.medusa import MedusaResource
 
 JOURNAL_NAME = "journal"
@@ -102,9 +104,11 @@ class RunJournal:
         stock: Iterable[Mapping[str, Any]] = (),
         stock_sources: Mapping[str, int] | None = None,
         categories_created: Mapping[str, str] | None = None,
+        sale_prices: Iterable[SaleListEntry] = (),
     ) -> Journal:
-        """Read the written products back; keep those that changed, and the stock levels
-        set (`stock`: levels as written, each with its `before`)."""
+        """Read the written products back; keep those that changed, the stock levels
+        set (`stock`: levels as written, each with its `before`) and the sale prices
+        written (`sale_prices`: per list, each variant's prices before and after)."""
         known = {e.product_id for e in self.journal.products}
         after = read_states(medusa, known)
         kept = []
@@ -136,6 +140,7 @@ class RunJournal:
             for level in stock
         ]
         self.journal.categories_created = dict(categories_created or {})
+        self.journal.sale_prices = [e for e in sale_prices if e.prices or e.created or e.deleted]
         self.journal.complete = True
         self._save()
         return self.journal

@@ -1,5 +1,6 @@
 """Undo a writing run from its journal: products it created archived (never deleted),
-products it updated, archived or retired put back field by field, stock levels set back.
+products it updated, archived or retired put back field by field, stock levels and sale
+prices set back (`sale_revert`).
 
 It first looks at every journaled product and level as the store holds it now
 (`core.journal.judge_product` / `judge_stock`): one that holds what the run left is
@@ -33,6 +34,7 @@ from product_sync.core.planning import PlannedArchive, archive_update
 from product_sync.resources.http import HTTPError
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync.journal import RunJournal, read_states
+from product_sync.sync.sale_revert import changed_rows, judge_sale_prices, write_sale_reverts
 
 DETAILS_KEPT = 200
 
@@ -50,8 +52,11 @@ class RevertReport(BaseModel):
     products_restored: int = 0
     products_archived: int = 0
     stock_restored: int = 0
+    sale_prices_restored: int = 0  # sale prices removed, changed back or made again
+    price_lists_removed: int = 0  # the sale price list, when the run created it
+    price_lists_restored: int = 0  # a sale price list the run deleted, made again
     already_reverted: int = 0
-    changed_since: int = 0  # products and levels changed after the run (overwritten: force)
+    changed_since: int = 0  # products, levels, sale prices changed since (overwritten: force)
     gone: int = 0  # journaled products no longer in the store (left alone)
     categories_kept: int = 0  # categories the run created: a revert leaves them
     forced: bool = False
@@ -135,17 +140,21 @@ def revert_run(
             if not force:
                 continue
         stock_back.append((level, held))
+    sales = judge_sale_prices([j for j, _ in journals], medusa, force=force)
+    report.changed += changed_rows(sales, medusa.external_id_prefix)
     report.changed_since = len(report.changed)
     if report.changed and not force:
         shown = "; ".join(f"{c['kind']} {c['id']} ({c['fields']})" for c in report.changed[:20])
         raise RevertRefused(
             run_id,
-            f"{len(report.changed)} of run {run_id}'s products or stock levels changed since it "
+            f"{len(report.changed)} of run {run_id}'s products, stock levels or sale prices "
+            "changed since it "
             f"ran, nothing was written: {shown}. Set force to put its states before back anyway",
             report.changed,
         )
     _write_products(to_revert, now, medusa, report, journal)
     _write_stock(stock_back, medusa, report)
+    sale_written = write_sale_reverts(sales, medusa, report)
     if journal is not None:
         journal.finish(
             medusa,
@@ -163,6 +172,7 @@ def revert_run(
                 for level, _ in stock_back
                 if level.source_id is not None
             },
+            sale_prices=sale_written,
         )
     report.rows = report.rows[:DETAILS_KEPT]
     report.changed = report.changed[:DETAILS_KEPT]

@@ -24,12 +24,14 @@ from product_sync.core.review import (
     action_keys,
     digest,
     moved,
+    sale_hashes,
     source_hashes,
     store_hashes,
 )
 from product_sync.resources.http import HTTPError
 from product_sync.sync.categories import CategoryMap
 from product_sync.sync.journal import write_json
+from product_sync.sync.sale_prices import SaleAhead
 from product_sync.sync.stock import StockAhead
 
 PLAN_NAME = "plan.json"
@@ -61,12 +63,18 @@ def _jsonable(value: Any) -> Any:
 
 
 def input_hashes(
-    catalog: SourceCatalog, index: ProductIndex, categories: CategoryMap, options: Any
+    catalog: SourceCatalog,
+    index: ProductIndex,
+    categories: CategoryMap,
+    options: Any,
+    sale_prices: Mapping[str, str] | None = None,
 ) -> PlanHashes:
-    """What a plan is made against, hashed (`categories`: the map before it is applied)."""
+    """What a plan is made against, hashed (`categories`: the map before it is applied;
+    `sale_prices`: `sale_state`'s hashes of the sale price list)."""
     return PlanHashes(
         source=source_hashes(catalog.products_view),
         store=store_hashes(index),
+        sale_prices=dict(sale_prices or {}),
         categories=digest(
             {
                 "ids": categories.ids,
@@ -76,6 +84,14 @@ def input_hashes(
         ),
         settings=digest(settings_of(options)),
     )
+
+
+def sale_state(ahead: SaleAhead, index: ProductIndex) -> dict[str, str]:
+    """The sale price list as read before the run's writes, hashed per product in scope."""
+    if ahead.error:  # unread: equal only to another unread list
+        return {"lists": digest("unread")}
+    sources = {p.variant_id: sid for sid, p in index.products.items() if p.variant_id}
+    return sale_hashes(ahead.lists, ahead.held, sources)
 
 
 def stock_rows(levels: Iterable[Mapping[str, Any]], sources: Mapping[str, int]) -> list[StockRow]:
@@ -159,7 +175,10 @@ def check_plan(
     against; the gate then holds the run to the same product writes."""
     if not record.dry_run:
         raise ValueError(f"run {record.run_id} was not a dry run: its plan was applied when it ran")
-    found = moved(record.hashes, input_hashes(catalog, index, categories, options))
+    current = input_hashes(catalog, index, categories, options)
+    # The sale price list is read by the run itself: the gate checks it before any write.
+    current.sale_prices = record.hashes.sale_prices
+    found = moved(record.hashes, current)
     if found:
         raise PlanMoved(record.run_id, found)
     return PlanGate(record, index)
@@ -171,6 +190,14 @@ class PlanGate:
 
     def __init__(self, record: PlanRecord, index: ProductIndex) -> None:
         self.record, self.index = record, index
+
+    def check_sale_prices(self, hashes: Mapping[str, str]) -> None:
+        """Called before the run's first write (categories included): the sale price
+        list must be as the plan found it."""
+        then = PlanHashes(sale_prices=self.record.hashes.sale_prices)
+        found = moved(then, PlanHashes(sale_prices=dict(hashes)))
+        if found:
+            raise PlanMoved(self.record.run_id, found)
 
     def __call__(self, plan: SyncPlan) -> None:
         wanted, planned = self.record.action_keys(), action_keys(plan, self.index)
@@ -197,6 +224,7 @@ def plan_record(
     categories: CategoryMap,
     options: Any,
     scope: str,
+    sale_prices: Mapping[str, str] | None = None,
 ) -> PlanRecord:
     """The plan file of a run: its rows, and the hashes of what it was planned against
     (`categories`: the map the run was given, before any category was created)."""
@@ -212,5 +240,5 @@ def plan_record(
         archive_blocked_reason=plan.archive_blocked_reason,
         rows=rows,
         stock=stock,
-        hashes=input_hashes(catalog, index, categories, options),
+        hashes=input_hashes(catalog, index, categories, options, sale_prices),
     )

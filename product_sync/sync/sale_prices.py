@@ -19,16 +19,22 @@ from typing import Any
 from pydantic import BaseModel
 
 from product_sync.core.catalog import SourceCatalog
-from product_sync.core.mapping import external_id, source_id_of
+from product_sync.core.mapping import CURRENCY, external_id, source_id_of
 from product_sync.core.ownership import CREATE_ONLY, IGNORE, SOURCE, Ownership, OwnershipPolicy
 from product_sync.core.planning import ProductIndex, SyncPlan
+from product_sync.core.sale_journal import (
+    SaleListEntry,
+    SalePriceChange,
+    list_changes,
+    prices_by_variant,
+    wanted_pairs,
+)
 from product_sync.core.sale_prices import (
-    PRICE_LIST_DESCRIPTION,
     PRICE_LIST_KEY,
-    PRICE_LIST_TITLE,
     HeldPrice,
     SalePricePlan,
     plan_sale_prices,
+    price_list_body,
     sale_amount,
     wanted_sale_amounts,
 )
@@ -52,6 +58,7 @@ class SalePriceReport(BaseModel):
     removed: int = 0  # prices deleted
     price_list_id: str | None = None
     error: str | None = None
+    changes: list[SaleListEntry] = []  # per list, the variants' prices before and after
 
 
 def read_sale_prices_ahead(
@@ -81,7 +88,9 @@ def sync_sale_prices(
     ownership: Ownership = SOURCE,
 ) -> SalePriceReport:
     """Make the list hold exactly the sale prices of the discounted products in scope
-    (none at all when `apply` is off), and write nothing when it already does.
+    (none at all when `apply` is off), and write nothing when it already does. The
+    report's `changes` say, per variant, the prices before and after (what a dry run
+    would write), for the run's journal and its plan.
 
     `ownership` of the sale prices: `source` (the above), `create_only` (only products
     created this run get theirs; the merchant's from then on), `ignore` (never written)."""
@@ -95,52 +104,105 @@ def sync_sale_prices(
         else {sid: p.variant_id for sid, p in index.products.items() if p.variant_id}
     )
     created = [w.source_id for w in plan.creates]
+    report = SalePriceReport()
     try:
         if created and not dry_run:
             variants.update(_new_variants(medusa, created))
         wanted = wanted_sale_amounts(catalog.products_view, variants, apply=apply)
         scope = set(variants.values())
+        sources = {variant: sid for sid, variant in variants.items()}
         planned = plan_sale_prices(wanted, ahead.held, scope)
         if dry_run:
             # The products still to be created have no variant yet: their sale prices
             # would be created with them.
-            new = _discounted(catalog, set(created) - set(variants)) if apply else 0
-            return SalePriceReport(written=planned.written + new, removed=len(planned.delete))
-        return _write(ahead, wanted, scope, planned, medusa)
+            new = _new_sales(catalog, set(created) - set(variants), apply)
+            changes = _changes(ahead.held, wanted, scope, sources) + new
+            list_id = ahead.lists[0] if ahead.lists else ""
+            return SalePriceReport(
+                written=planned.written + len(new),
+                removed=len(planned.delete),
+                price_list_id=list_id or None,
+                changes=[SaleListEntry(price_list_id=list_id, prices=changes)] if changes else [],
+            )
+        return _write(report, ahead, wanted, scope, sources, planned, medusa)
     except HTTPError as error:
-        return SalePriceReport(error=f"sale prices not synced: {error}")
+        # What was written before the failure stays in the journal (`after` unknown).
+        return SalePriceReport(error=f"sale prices not synced: {error}", changes=report.changes)
+
+
+def _changes(
+    held: list[HeldPrice], wanted: dict[str, Any], scope: set[str], sources: dict[str, int]
+) -> list[SalePriceChange]:
+    """Per variant in scope whose prices change: before (`held`) and after (`wanted`)."""
+    after = {variant: wanted_pairs(wanted.get(variant), CURRENCY) for variant in scope}
+    return list_changes(prices_by_variant(held, scope), after, sources)
+
+
+def _new_sales(catalog: SourceCatalog, source_ids: set[int], apply: bool) -> list[SalePriceChange]:
+    """The sale prices products still to be created would get (a dry run's plan shows
+    them; their variants have no id yet)."""
+    if not apply:
+        return []
+    return [
+        SalePriceChange(
+            variant_id=f"new:{src.id}",
+            source_id=src.id,
+            after=wanted_pairs(sale_amount(src.price, src.discountPercentage), CURRENCY),
+        )
+        for src in catalog.products_view
+        if src.id in source_ids and sale_amount(src.price, src.discountPercentage) is not None
+    ]
 
 
 def _write(
+    report: SalePriceReport,
     ahead: SaleAhead,
     wanted: dict[str, Any],
     scope: set[str],
+    sources: dict[str, int],
     planned: SalePricePlan,
     medusa: MedusaResource,
 ) -> SalePriceReport:
-    report = SalePriceReport()
+    held = ahead.held
+    created = False
     if ahead.lists:
         list_id = ahead.lists[0]
         for extra in ahead.lists[1:]:  # left by two runs that created one each
+            extra_prices = prices_by_variant(medusa.price_list_prices(extra))
             _delete_list(medusa, extra)
+            report.changes.append(
+                SaleListEntry(
+                    price_list_id=extra, deleted=True, prices=list_changes(extra_prices, {})
+                )
+            )
     elif planned.create:
         first, rest = planned.create[:FIRST_PRICES], planned.create[FIRST_PRICES:]
         list_id, landed = _create_list(medusa, first)
         if landed:
+            created, held = True, []
             report.written += len(first)
             planned = planned.model_copy(update={"create": rest})
         else:  # another run's list, or one whose create timed out: plan against it
-            planned = plan_sale_prices(wanted, medusa.price_list_prices(list_id), scope)
+            held = medusa.price_list_prices(list_id)
+            planned = plan_sale_prices(wanted, held, scope)
     else:
         return report  # nothing to write, and no list to write it to
     report.price_list_id = list_id
+    entry = SaleListEntry(price_list_id=list_id, created=created)
+    changes = _changes(held, wanted, scope, sources)
+    if changes:
+        report.changes.append(entry)
     if planned.is_noop:
+        entry.prices = changes
         return report
+    # Until the writes are confirmed, what the list holds after them is unknown.
+    entry.prices = [c.model_copy(update={"after": None}) for c in changes]
     try:
         _send(medusa, list_id, planned)
     except TransientError:
         planned = plan_sale_prices(wanted, medusa.price_list_prices(list_id), scope)
         _send(medusa, list_id, planned)
+    entry.prices = changes
     report.written += planned.written
     report.removed += len(planned.delete)
     return report
@@ -149,14 +211,7 @@ def _write(
 def _create_list(medusa: MedusaResource, prices: list[dict[str, Any]]) -> tuple[str, bool]:
     """(the list to write into, whether it holds `prices` already)."""
     key, value = _marker(medusa)
-    body = {
-        "title": PRICE_LIST_TITLE,
-        "description": PRICE_LIST_DESCRIPTION,
-        "type": "sale",
-        "status": "active",
-        "metadata": {key: value},
-        "prices": prices,
-    }
+    body = price_list_body(value, prices)
     try:
         made: str | None = medusa.create_price_list(body)
     except TransientError:
@@ -197,14 +252,6 @@ def _new_variants(medusa: MedusaResource, source_ids: list[int]) -> dict[int, st
         if source_id is not None and variants and source_id not in found:
             found[source_id] = variants[0]["id"]
     return found
-
-
-def _discounted(catalog: SourceCatalog, source_ids: set[int]) -> int:
-    return sum(
-        1
-        for src in catalog.products_view
-        if src.id in source_ids and sale_amount(src.price, src.discountPercentage) is not None
-    )
 
 
 def _marker(medusa: MedusaResource) -> tuple[str, str]:

@@ -138,3 +138,23 @@ def test_a_stock_level_is_reverted_while_it_holds_what_the_run_set():
     assert [judge_stock(level, held) for held in (0, 5, 3)] == ["revert", "done", "changed"]
     created = StockEntry(inventory_item_id="iitem_2", location_id="sloc", before=None, after=7)
     assert [judge_stock(created, held) for held in (7, None)] == ["revert", "done"]
+
+
+def test_a_brand_move_and_a_tag_change_are_journaled_and_restored():
+    """The collection (brand) and the tags are part of a product's state: a run that
+    moves a product to another brand's collection and relinks its tags is put back,
+    a collection that was none before included (sent as null)."""
+    before = product_state(row(tags=[{"id": "ptag_b"}, {"id": "ptag_a"}]))
+    assert before["tags"] == ["ptag_a", "ptag_b"] and before["collection_id"] is None
+    payload = {"id": "prod_1", "collection_id": "pcol_new", "tags": [{"id": "ptag_c"}]}
+    after = planned_state(before, payload)
+    found = changes(before, after)
+    assert found["collection_id"] == (None, "pcol_new")
+    assert found["tags"] == (["ptag_a", "ptag_b"], ["ptag_c"])
+    now = product_state(row(collection_id="pcol_new", tags=[{"id": "ptag_c"}]))
+    assert now == after
+    assert restore_update("prod_1", now, before) == {
+        "id": "prod_1",
+        "collection_id": None,
+        "tags": [{"id": "ptag_a"}, {"id": "ptag_b"}],
+    }

@@ -3,14 +3,20 @@ from decimal import Decimal
 from product_sync.core.journal import product_state
 from product_sync.core.planning import ProductIndex, plan_sync
 from product_sync.core.review import (
+    Change,
     PlanHashes,
+    PlanRecord,
     StockRow,
     action_keys,
+    add_sale_rows,
     moved,
     plan_rows,
+    sale_hashes,
     source_hashes,
     store_hashes,
 )
+from product_sync.core.sale_journal import SalePriceChange
+from product_sync.core.sale_prices import HeldPrice
 from product_sync_tests.core.test_journal import row
 from product_sync_tests.core.test_planning import CATEGORIES, PREFIX, indexed
 from product_sync_tests.factories import product
@@ -94,4 +100,45 @@ def test_moved_lists_every_changed_added_and_removed_input():
         ("source", "3", "added"),
         ("store", "1", "changed"),
         ("settings", "*", "changed"),
+    }
+
+
+def test_sale_price_changes_show_on_their_products_row_or_a_row_of_their_own():
+    repriced, discounted = product(id=2, price=12.5), product(id=5)
+    plan, index = planned([repriced, discounted], [indexed(product(id=2)), indexed(discounted)])
+    rows = plan_rows(plan, index, {"prod_2": product_state(store_row(product(id=2)))})
+    found = [
+        SalePriceChange(variant_id="variant_2", source_id=2, before=[["usd", "8.75"]], after=[]),
+        SalePriceChange(variant_id="variant_5", source_id=5, before=[], after=[["usd", "7.5"]]),
+        SalePriceChange(variant_id="variant_9", source_id=None, after=[["usd", "1"]]),
+    ]
+    by_key = {r.key: r for r in add_sale_rows(rows, found, index)}
+    update = by_key[("update", "2")]
+    assert update.changes["sale_price.usd"] == Change(old=8.75, new=None)
+    assert update.headline()["sale_price"] == "8.75 → —"
+    assert "sale_price" in update.changed()
+    only = by_key[("sale_price", "5")]
+    assert (only.handle, only.product_id) == (indexed(discounted).handle, indexed(discounted).id)
+    assert only.headline()["sale_price"] == "— → 7.50"
+    record = PlanRecord(run_id="r", dry_run=True, rows=list(by_key.values()))
+    assert record.action_keys() == {("update", "2")}  # a sale price is no product write
+
+
+def test_a_sale_price_that_moved_is_listed_by_its_product():
+    held = [
+        HeldPrice(id="p1", variant_id="v1", amount=Decimal("8.75"), currency_code="usd"),
+        HeldPrice(id="p2", variant_id="v2", amount=Decimal("5"), currency_code="usd"),
+        HeldPrice(id="p3", variant_id="v_other", amount=Decimal("1"), currency_code="usd"),
+    ]
+    sources = {"v1": 1, "v2": 2}
+    then = PlanHashes(sale_prices=sale_hashes(["pl"], held, sources))
+    assert set(then.sale_prices) == {"1", "2", "lists"}  # out of scope: not hashed
+    assert moved(then, PlanHashes(sale_prices=sale_hashes(["pl"], held[::-1], sources))) == []
+    edited = HeldPrice(id="p1", variant_id="v1", amount=Decimal("8.70"), currency_code="usd")
+    now = PlanHashes(sale_prices=sale_hashes(["pl", "pl2"], [edited], sources))
+    found = {(m.part, m.key, m.change) for m in moved(then, now)}
+    assert found == {
+        ("sale_prices", "1", "changed"),
+        ("sale_prices", "2", "removed"),
+        ("sale_prices", "lists", "changed"),
     }

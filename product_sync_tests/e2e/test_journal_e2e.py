@@ -21,6 +21,7 @@ from product_sync.defs.revert.jobs import revert_sync_run
 from product_sync.defs.scale_out.jobs import reconstruct_sync_partitioned_job
 from product_sync.resources.medusa import MedusaResource
 from product_sync_tests.e2e.conftest import step_failure
+from product_sync_tests.judges.storefront import Storefront, price_of
 
 pytestmark = pytest.mark.e2e
 
@@ -50,6 +51,43 @@ def snapshot(store) -> dict[int, dict[str, Any]]:
             "stock": levels.get(link["inventory_item_id"]),
         }
     return taken
+
+
+def shop(store, empty_store) -> dict[str, Any]:
+    """What a shopper and the admin see of the sale prices, tags and brands: per SKU the
+    storefront's price (`calculated_amount`, `original_amount`), per product of ours its
+    collection and tag values (Admin API), and the sync's sale price list's prices."""
+    storefront = Storefront.of(empty_store)
+    prices = {
+        variant["sku"]: (price_of(variant).calculated, price_of(variant).original)
+        for product in storefront.products()
+        for variant in product["variants"]
+    }
+    taxonomy = {
+        source_id: (p["collection_id"], sorted(t["value"] for t in p["tags"]))
+        for source_id, p in store.ours("id,external_id,collection_id,tags.value").items()
+    }
+    return {"storefront": prices, "taxonomy": taxonomy, "sale_list": sale_list(store)}
+
+
+def sale_list(store) -> dict[str, Decimal]:
+    """Variant id -> amount in the sync's price list(s) (read by its marker)."""
+    lists = [
+        row
+        for row in store.listing("/admin/price-lists", "price_lists", fields="id,metadata")
+        if (row.get("metadata") or {}).get("product_sync_sale_prices") == "dummyjson:"
+    ]
+    held: dict[str, Decimal] = {}
+    for row in lists:
+        for price in store.listing(
+            f"/admin/price-lists/{row['id']}/prices",
+            "prices",
+            fields="id,amount,price_set.variant.id",
+        ):
+            variant = ((price.get("price_set") or {}).get("variant") or {}).get("id")
+            assert variant not in held, f"variant {variant} has two sale prices"
+            held[variant] = Decimal(str(price["amount"]))
+    return held
 
 
 def revert(empty_store, instance, run_id: str, *, force: bool = False) -> dg.ExecuteInProcessResult:
@@ -91,7 +129,8 @@ def test_a_reverted_run_leaves_the_store_as_the_run_before_it_and_the_next_sync_
     again = revert(empty_store, instance, second.run_id)  # idempotent
     assert again.success, step_failure(again)
     assert revert_metadata(again)["products_restored"] == 0
-    assert revert_metadata(again)["already_reverted"] == 6
+    # 5 products, 1 stock level, and the sale prices the price changes moved.
+    assert revert_metadata(again)["already_reverted"] == 6 + shown["sale_prices_restored"]
     assert snapshot(store) == after_first
 
     redone = sync(instance=instance)
@@ -195,3 +234,118 @@ def test_a_scaled_out_run_is_reverted_across_its_ranges(
     assert undone.success, step_failure(undone)
     assert revert_metadata(undone)["products_restored"] == 2
     assert snapshot(store) == after_first
+
+
+def records(catalog) -> dict[int, dict[str, Any]]:
+    body = requests.get(f"{catalog.base_url}/products", params={"limit": 0}, timeout=30).json()
+    return {r["id"]: r for r in body["products"]}
+
+
+def test_a_revert_puts_back_sale_prices_brand_and_tags(sync, store, catalog, instance, empty_store):
+    """Issue 12 §3 with the taxonomy: discounts removed, changed and added upstream, a
+    brand and a tag changed; reverting the second run brings the storefront's prices,
+    the product's collection and tags and the price list back; the next sync redoes it."""
+    source = records(catalog)
+    discounted = [r for _, r in sorted(source.items()) if (r.get("discountPercentage") or 0) > 1]
+    removed, changed, plain = discounted[:3]
+    catalog.mutate("corrupt", ids=[plain["id"]], patch={"discountPercentage": 0})  # no sale yet
+    taken = {removed["id"], changed["id"], plain["id"]}
+    branded = [r for _, r in sorted(source.items()) if r.get("brand")]
+    rebranded = next(r for r in branded if r["id"] not in taken)
+    new_brand = next(r["brand"] for r in branded if r["brand"] != rebranded["brand"])
+    taken.add(rebranded["id"])
+    retagged = next(r for _, r in sorted(source.items()) if r.get("tags") and r["id"] not in taken)
+    first = sync(instance=instance)
+    assert first.metadata["sale_prices_written"] > 0
+    after_first, shop_first = snapshot(store), shop(store, empty_store)
+    base = Decimal(str(plain["price"]))
+    assert shop_first["storefront"][plain["sku"]] == (base, base)
+    catalog.mutate("corrupt", ids=[removed["id"]], patch={"discountPercentage": 0})
+    new_discount = round(changed["discountPercentage"] + 5, 2)
+    catalog.mutate("corrupt", ids=[changed["id"]], patch={"discountPercentage": new_discount})
+    catalog.mutate("corrupt", ids=[plain["id"]], patch={"discountPercentage": 25})
+    catalog.mutate("corrupt", ids=[rebranded["id"]], patch={"brand": new_brand})
+    catalog.mutate("corrupt", ids=[retagged["id"]], patch={"tags": [*retagged["tags"][1:], "x"]})
+
+    second = sync(instance=instance)
+    assert second.metadata["updated"] == 5, second.metadata
+    assert (second.metadata["sale_prices_written"], second.metadata["sale_prices_removed"]) == (
+        2,
+        1,
+    )
+    shop_second = shop(store, empty_store)
+    # The independent readers see the change: the storefront's price, the collection, tags.
+    for record in (removed, changed, plain):
+        assert shop_second["storefront"][record["sku"]] != shop_first["storefront"][record["sku"]]
+    assert shop_second["storefront"][removed["sku"]] == (
+        Decimal(str(removed["price"])),
+        Decimal(str(removed["price"])),
+    )
+    assert shop_second["taxonomy"][rebranded["id"]][0] != shop_first["taxonomy"][rebranded["id"]][0]
+    assert "x" in shop_second["taxonomy"][retagged["id"]][1]
+
+    undone = revert(empty_store, instance, second.run_id)
+    assert undone.success, step_failure(undone)
+    shown = revert_metadata(undone)
+    assert (shown["products_restored"], shown["sale_prices_restored"]) == (5, 3), shown
+    assert snapshot(store) == after_first
+    assert shop(store, empty_store) == shop_first
+
+    again = revert(empty_store, instance, second.run_id)
+    assert again.success, step_failure(again)
+    assert (
+        revert_metadata(again)["products_restored"],
+        revert_metadata(again)["sale_prices_restored"],
+    ) == (0, 0)
+    assert shop(store, empty_store) == shop_first
+
+    redone = sync(instance=instance)
+    assert redone.metadata["updated"] == 5, redone.metadata
+    assert shop(store, empty_store) == shop_second
+
+
+def test_a_revert_refuses_when_a_sale_price_changed_since(
+    sync, store, catalog, instance, empty_store
+):
+    sync(instance=instance)
+    shop_first = shop(store, empty_store)
+    source = records(catalog)
+    record = next(r for _, r in sorted(source.items()) if (r.get("discountPercentage") or 0) > 1)
+    catalog.mutate("corrupt", ids=[record["id"]], patch={"discountPercentage": 50})
+    second = sync(instance=instance)
+    assert second.metadata["sale_prices_written"] == 1
+    # The merchant edits that sale price in the admin.
+    (price_list,) = [
+        r
+        for r in store.listing("/admin/price-lists", "price_lists", fields="id,metadata")
+        if (r.get("metadata") or {}).get("product_sync_sale_prices") == "dummyjson:"
+    ]
+    variant = store.ours("id,external_id,variants.id")[record["id"]]["variants"][0]["id"]
+    (price,) = [
+        p
+        for p in store.listing(
+            f"/admin/price-lists/{price_list['id']}/prices",
+            "prices",
+            fields="id,price_set.variant.id",
+        )
+        if p["price_set"]["variant"]["id"] == variant
+    ]
+    store.post(
+        f"/admin/price-lists/{price_list['id']}/prices/batch",
+        {
+            "update": [
+                {"id": price["id"], "variant_id": variant, "amount": 1.23, "currency_code": "usd"}
+            ]
+        },
+    )
+    edited = shop(store, empty_store)
+
+    refused = revert(empty_store, instance, second.run_id)
+    assert not refused.success
+    message = step_failure(refused)
+    assert f"dummyjson:{record['id']}" in message and "sale price" in message
+    assert shop(store, empty_store) == edited  # nothing written, the product included
+
+    forced = revert(empty_store, instance, second.run_id, force=True)
+    assert forced.success, step_failure(forced)
+    assert shop(store, empty_store) == shop_first

@@ -14,15 +14,20 @@ import requests
 
 from product_sync_tests.e2e.conftest import step_failure
 from product_sync_tests.e2e.test_dry_run_e2e import assert_same, snapshot
+from product_sync_tests.e2e.test_journal_e2e import sale_list
+from product_sync_tests.e2e.test_storefront_e2e import expected_price
 
 pytestmark = pytest.mark.e2e
 
 PRICE_FIELDS = "id,external_id,status,variants.prices.amount,variants.prices.currency_code"
 
 
+def source_record(catalog, source_id: int) -> dict:
+    return requests.get(f"{catalog.base_url}/products/{source_id}", timeout=10).json()
+
+
 def source_price(catalog, source_id: int) -> Decimal:
-    body = requests.get(f"{catalog.base_url}/products/{source_id}", timeout=10).json()
-    return Decimal(str(body["price"]))
+    return Decimal(str(source_record(catalog, source_id)["price"]))
 
 
 def plan_file(run) -> dict:
@@ -36,6 +41,11 @@ def rows_by_key(plan: dict) -> dict[tuple[str, int], dict]:
 def test_a_dry_runs_plan_is_shown_and_applied_exactly_later(sync, store, catalog, instance):
     sync(instance=instance)
     old = {sid: store.usd(p) for sid, p in store.ours(PRICE_FIELDS).items()}
+    variants = {
+        sid: p["variants"][0]["id"] for sid, p in store.ours("id,external_id,variants.id").items()
+    }
+    held = sale_list(store)
+    sold = {sid: held[v] for sid, v in variants.items() if v in held}
     catalog.mutate("price", ids=[1, 2, 3])
     catalog.mutate("stock", ids=[6], value=0)
     catalog.mutate("remove", ids=[9])
@@ -48,6 +58,12 @@ def test_a_dry_runs_plan_is_shown_and_applied_exactly_later(sync, store, catalog
     for sid in (1, 2, 3):
         assert updates[sid]["price"] == f"{old[sid]:.2f} → {source_price(catalog, sid):.2f}"
     assert updates[6]["stock"].endswith("→ 0") and updates[6]["price"] is None
+    # A new price moves the sale price too: old -> new, as the storefront will show it.
+    for sid in (1, 2, 3):
+        old_sale, new_sale = updates[sid]["sale_price"].split(" → ")
+        assert Decimal(new_sale) == expected_price(source_record(catalog, sid)).calculated
+        assert Decimal(old_sale) == sold[sid]
+    assert updates[6]["sale_price"] is None
     (archive,) = dry.metadata["plan_archive"].records
     assert (archive.data["source_id"], archive.data["status"]) == (9, "published → draft")
     # The file: the same plan, every field, with what it was planned against.
@@ -100,3 +116,43 @@ def test_apply_plan_refuses_when_the_source_or_the_store_moved(sync, store, cata
     )
     assert "has no run" in step_failure(unknown.result)
     assert_same(before, snapshot(store))
+
+
+def test_apply_plan_refuses_when_a_sale_price_moved(sync, store, catalog, instance):
+    sync(instance=instance)
+    catalog.mutate("price", ids=[1])
+    dry = sync(dry_run=True, instance=instance)
+    assert plan_file(dry)["hashes"]["sale_prices"]
+    # The merchant edits the sale price of product 4 in the sync's list.
+    (price_list,) = [
+        r
+        for r in store.listing("/admin/price-lists", "price_lists", fields="id,metadata")
+        if (r.get("metadata") or {}).get("product_sync_sale_prices") == "dummyjson:"
+    ]
+    variant = store.ours("id,external_id,variants.id")[4]["variants"][0]["id"]
+    (price,) = [
+        p
+        for p in store.listing(
+            f"/admin/price-lists/{price_list['id']}/prices",
+            "prices",
+            fields="id,price_set.variant.id",
+        )
+        if p["price_set"]["variant"]["id"] == variant
+    ]
+    store.post(
+        f"/admin/price-lists/{price_list['id']}/prices/batch",
+        {
+            "update": [
+                {"id": price["id"], "variant_id": variant, "amount": 1.11, "currency_code": "usd"}
+            ]
+        },
+    )
+    before, prices = snapshot(store), sale_list(store)
+
+    refused = sync(apply_plan=dry.run_id, instance=instance, raise_on_error=False)
+    assert not refused.result.success
+    message = step_failure(refused.result)
+    assert "nothing was written" in message and "sale_prices 4: changed" in message
+    assert "source" not in message.split("moved since it was made:")[1]
+    assert_same(before, snapshot(store))
+    assert sale_list(store) == prices

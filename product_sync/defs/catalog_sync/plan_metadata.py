@@ -1,6 +1,6 @@
 """The plan of a run as the Dagster UI shows it on `synced_products`' materialization: a
 markdown summary, one table per action with the changed fields (old → new for price,
-title, stock, status and category), and the path of the complete plan file."""
+sale price, title, stock, status and category), and the path of the complete plan file."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ COLUMNS = [
     ("handle", "string"),
     ("changed", "string"),
     ("price", "string"),
+    ("sale_price", "string"),
     ("title", "string"),
     ("stock", "string"),
     ("status", "string"),
@@ -88,8 +89,8 @@ def summary(record: PlanRecord, *, written: bool = False) -> str:
     capped = f"first {TABLE_ROWS_SHOWN} rows of each; " if largest > TABLE_ROWS_SHOWN else ""
     lines += [
         "",
-        f"The tables `plan_<action>` show {capped}price, title, stock, status and category "
-        "old → new; every field changed, old → new, is in the JSON file `plan_file` (this "
+        f"The tables `plan_<action>` show {capped}price, sale price, title, stock, status and "
+        "category old → new; every field changed, old → new, is in the JSON file `plan_file` (this "
         "run's folder in the Dagster instance's artifact storage).",
     ]
     return "\n".join(lines)

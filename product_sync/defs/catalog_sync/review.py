@@ -81,6 +81,7 @@ def plan_output(
         categories=categories,
         options=options,
         scope=outcome.report.scope,
+        sale_prices=outcome.sale_hashes,
     )
     plan_file = write_plan_file(directory, record)
     return plan_metadata(record, plan_file, journal_file if journal_file.is_file() else None)
