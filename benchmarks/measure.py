@@ -82,7 +82,7 @@ def medusa_time(began: float, ended: float) -> dict[str, Any]:
         route = entry["method"] + " " + _ID.sub(r"/:\1", entry["path"].split("?")[0])
         count_seconds = routes.setdefault(route, [0, 0.0])
         count_seconds[0] += 1
-        count_seconds[1] += float(entry.get("duration", 0)) / 1000
+        count_seconds[1] += float(entry.get("duration") or 0) / 1000  # null: no answer
     busy = sum(s for _, s in routes.values())
     return {
         "busy_s": round(busy, 3),

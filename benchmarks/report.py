@@ -88,6 +88,13 @@ def ratios(scenarios: dict[str, Scenario]) -> dict[str, Any]:
         if direct:
             result[f"ours_sync_vs_direct_b{size}"] = ratio(ours_sync, direct)
             result[f"ours_pipeline_vs_direct_b{size}"] = ratio(ours_all, direct)
+    # The cold scale-out against Medusa-direct of the same run, in products per second.
+    direct_10k = [s for name, s in scenarios.items() if name.startswith("medusa-direct-10k")]
+    cold_scaled = scenarios.get("partitioned-cold-100k")
+    if direct_10k and cold_scaled:
+        result["partitioned_cold_vs_direct_products_per_s"] = ratio(
+            cold_scaled.to_json()["products_per_s"], direct_10k[0].to_json()["products_per_s"]
+        )
     result["seed_faithful_vs_ours_cold"] = ratio(
         seconds("seed-faithful-cold-194"), seconds("cold-194")
     )

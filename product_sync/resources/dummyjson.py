@@ -22,6 +22,11 @@ class SourceUnavailable(Exception):
 
 PageParser = Callable[[list[Any]], Any]
 
+# Above this many products a read switches to `bulk_page_size` after its first page: the
+# real DummyJSON (194 products) keeps its own default of 30.
+BULK_THRESHOLD = 1000
+BULK_PAGE_SIZE = 200
+
 
 @dataclass
 class CatalogRead:
@@ -55,6 +60,17 @@ class DummyJSONResource(HTTPClientResource):
             "any limit, and 100 reads a 10k catalog about twice as fast (benchmarks/README.md)"
         ),
     )
+    bulk_page_size: int = Field(
+        default=BULK_PAGE_SIZE,
+        ge=0,
+        le=1000,
+        description=(
+            f"products per page after the first, for a catalog (or range) of more than "
+            f"{BULK_THRESHOLD} products; 0: always `page_size`. Fewer, larger pages cost "
+            "the source less (and count less against a rate limit); measured in "
+            "benchmarks/README.md"
+        ),
+    )
     concurrency: int = Field(default=4, gt=0, le=32, description="pages fetched at once")
     max_consistent_reads: int = Field(
         default=3, gt=0, description="re-reads of the catalog while `total` keeps changing"
@@ -72,21 +88,29 @@ class DummyJSONResource(HTTPClientResource):
         except HTTPError as error:
             raise SourceUnavailable(f"source {self.base_url}: {error}") from None
 
-    def _page(self, skip: int) -> tuple[list[Any], int]:
-        body = self._get("/products", {"limit": self.page_size, "skip": skip})
+    def _page(self, skip: int, limit: int) -> tuple[list[Any], int]:
+        body = self._get("/products", {"limit": limit, "skip": skip})
         return _envelope(body, "/products")
+
+    def _rest_page_size(self, products: int) -> int:
+        """The page size for the rest of a read of `products` products."""
+        if products > BULK_THRESHOLD and self.bulk_page_size > self.page_size:
+            return self.bulk_page_size
+        return self.page_size
 
     def _read_once(self, parse: PageParser | None) -> tuple[list[Any], int, int, bool]:
         keep = parse or (lambda records: records)
 
-        def page(skip: int) -> tuple[Any, int, int]:
-            page_records, page_total = self._page(skip)
+        def page(skip: int, limit: int) -> tuple[Any, int, int]:
+            page_records, page_total = self._page(skip, limit)
             return keep(page_records), len(page_records), page_total
 
-        first = page(0)
+        first = page(0, self.page_size)
         total = first[2]
+        size = self._rest_page_size(total)
+        skips = range(self.page_size, total, size)
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            pages = [first, *pool.map(page, range(self.page_size, total, self.page_size))]
+            pages = [first, *pool.map(lambda skip: page(skip, size), skips)]
         # Fewer records than `total` means a page came back short: the catalog moved.
         consistent = sum(p[1] for p in pages) == total and all(p[2] == total for p in pages)
         kept = [p[0] for p in pages]
@@ -110,13 +134,16 @@ class DummyJSONResource(HTTPClientResource):
                 break
         return CatalogRead(records, total, pages, consistent, missing_ids=[])
 
-    def read_id_range(self, lo: int, hi: int | None) -> CatalogRead:
+    def read_id_range(
+        self, lo: int, hi: int | None, parse: PageParser | None = None
+    ) -> CatalogRead:
         """The products whose ids lie in [lo, hi] (hi None: no upper end), for one
         partition of a scaled-out sync. Like `read_catalog`, a read during which the
-        catalog moved is repeated, and the last one comes back `consistent=False`."""
+        catalog moved is repeated, and the last one comes back `consistent=False`; with
+        `parse`, each page's records in the range are handed to it as they arrive."""
         pages = 0
         for _ in range(self.max_consistent_reads):
-            records, total, requests, consistent = self._read_range_once(lo, hi)
+            records, total, requests, consistent = self._read_range_once(lo, hi, parse)
             pages += requests
             if consistent:
                 break
@@ -158,7 +185,10 @@ class DummyJSONResource(HTTPClientResource):
                 low = middle + 1
         return low, totals, requests
 
-    def _read_range_once(self, lo: int, hi: int | None) -> tuple[list[Any], int, int, bool]:
+    def _read_range_once(
+        self, lo: int, hi: int | None, parse: PageParser | None
+    ) -> tuple[list[Any], int, int, bool]:
+        keep = parse or (lambda records: records)
         _, total, _ = self._id_near(0)
         requests = 1
         # Ids are distinct positive integers in ascending order, so id x sits at a position
@@ -170,30 +200,36 @@ class DummyJSONResource(HTTPClientResource):
             stop, more, n = self._first_position_above(hi, start, min(hi, total))
             totals |= more
             requests += n
-        skips = range(start, stop, self.page_size)
+        size = self._rest_page_size(stop - start)
+        skips = range(start, stop, size)
 
-        def page(skip: int) -> tuple[list[Any], int]:
-            body = self._get("/products", {"limit": min(self.page_size, stop - skip), "skip": skip})
-            return _envelope(body, "/products")
-
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            read = list(pool.map(page, skips))
-        requests += len(read)
-        consistent = totals <= {total}
-        records: list[Any] = []
-        last = lo - 1
-        for page_records, page_total in read:
-            consistent &= page_total == total
+        def page(skip: int) -> tuple[Any, int, list[int]]:
+            body = self._get("/products", {"limit": min(size, stop - skip), "skip": skip})
+            page_records, page_total = _envelope(body, "/products")
+            records, ids = [], []
             for record in page_records:
                 found = record.get("id") if isinstance(record, dict) else None
                 if not isinstance(found, int) or isinstance(found, bool):
                     records.append(record)  # malformed: validation quarantines it
                     continue
+                ids.append(found)
+                if found >= lo and (hi is None or found <= hi):
+                    records.append(record)
+            return keep(records), page_total, ids
+
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            read = list(pool.map(page, skips))
+        requests += len(read)
+        consistent = totals <= {total}
+        last = lo - 1
+        for _, page_total, ids in read:
+            consistent &= page_total == total
+            for found in ids:
                 # Out of order or out of range: the catalog moved under the bisection.
                 consistent &= last < found and (hi is None or found <= hi)
                 last = max(last, found)
-                if found >= lo and (hi is None or found <= hi):
-                    records.append(record)
+        kept = [p[0] for p in read]
+        records = kept if parse else [record for page_records in kept for record in page_records]
         return records, total, requests, consistent
 
     def read_products(self, ids: Iterable[int]) -> CatalogRead:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from product_sync.core.catalog import SourceCatalog
+from product_sync.core.links import ProductLinks
 from product_sync.core.mapping import external_id
 from product_sync.core.ownership import CREATE_ONLY, IGNORE, OwnershipPolicy
 from product_sync.core.planning import ProductIndex, SyncPlan
@@ -231,16 +232,18 @@ def sync_scope(
     medusa: MedusaResource,
     options: SyncOptions,
     *,
+    links: ProductLinks | None = None,
     warn: Warn = lambda _: None,
     journal: RunJournal | None = None,
 ) -> SyncOutcome:
-    """Every step for one scope, in one go (a range of a scaled-out sync)."""
+    """Every step for one scope, in one go (a range of a scaled-out sync). `links`: the
+    store's category and tag links, if the run read them already (see `read_index`)."""
     started = time.time()
     catalog = read_source(scope, dummyjson)
     if not catalog.consistent:
         warn(f"{scope.key}: the source changed while it was read; archiving is off for it")
     categories = plan_category_map(catalog, dummyjson, medusa)
-    index = read_index(scope, medusa, catalog)
+    index = read_index(scope, medusa, catalog, links)
     outcome = sync_products(
         catalog,
         categories,

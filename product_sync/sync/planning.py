@@ -9,9 +9,16 @@ from product_sync.core.catalog import SourceCatalog
 from product_sync.core.handles import base_handle
 from product_sync.core.images import StoredImage
 from product_sync.core.ownership import OwnershipPolicy
-from product_sync.core.planning import PlannedWrite, ProductIndex, SyncPlan, plan_sync
+from product_sync.core.planning import (
+    IndexedProduct,
+    PlannedWrite,
+    ProductIndex,
+    SyncPlan,
+    plan_sync,
+)
 from product_sync.core.taxonomy import ProductTaxonomy
 from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
+from product_sync.resources.medusa.client import LOOKUP_CHUNK
 from product_sync.sync.categories import CategoryMap
 
 MAX_HANDLE_ROUNDS = 5
@@ -62,14 +69,10 @@ def plan_against_store(
         )
         if not plan.creates:
             return plan
-        existing = medusa.products_by_external_id(
-            [c.external_id for c in plan.creates], fields=INDEX_FIELDS
-        )
-        if existing:
-            found = [indexed_product(index.external_id_prefix, p) for p in existing]
+        found = _existing(medusa, index.external_id_prefix, plan.creates)
+        if found:
             index = ProductIndex.build(
-                index.external_id_prefix,
-                [*index.products.values(), *index.duplicates, *(f for f in found if f)],
+                index.external_id_prefix, [*index.products.values(), *index.duplicates, *found]
             )
             continue
         clashes = medusa.handles_in_use(c.handle for c in plan.creates)
@@ -85,6 +88,21 @@ def plan_against_store(
             clashes |= medusa.handles_in_use(window)
         taken |= clashes
     return plan
+
+
+def _existing(
+    medusa: MedusaResource, prefix: str, creates: list[PlannedWrite]
+) -> list[IndexedProduct]:
+    """The store's products under the external ids of `creates`, as the index reads
+    them. Asked with two fields first: usually none exist, and a lookup that lists the
+    index's fields (the category join above all) costs several times as much."""
+    held = medusa.products_by_external_id([c.external_id for c in creates], fields="id,external_id")
+    ids = [p["external_id"] for p in held]
+    if len(ids) > LOOKUP_CHUNK:  # many (an index read long before): links apart
+        return medusa.index_of(prefix, ids)
+    rows = medusa.products_by_external_id(ids, fields=INDEX_FIELDS) if ids else []
+    found = (indexed_product(prefix, r) for r in sorted(rows, key=lambda r: r["id"]))
+    return [item for item in found if item is not None]
 
 
 def _next_handles(create: PlannedWrite, width: int) -> list[str]:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from product_sync.core.catalog import SourceCatalog, validate_page, validate_records
+from product_sync.core.catalog import SourceCatalog, validate_page
+from product_sync.core.links import ProductLinks
 from product_sync.core.mapping import external_id, source_id_of
 from product_sync.core.planning import ProductIndex
 from product_sync.core.ranges import IdRange
 from product_sync.resources.dummyjson import DummyJSONResource
-from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
+from product_sync.resources.medusa import MedusaResource
 
 
 class SyncScope(BaseModel):
@@ -30,19 +31,9 @@ class SyncScope(BaseModel):
 def read_source(scope: SyncScope, dummyjson: DummyJSONResource) -> SourceCatalog:
     """The scope's products from the source, validated (bad records quarantined)."""
     if scope.id_range is not None:
-        read = dummyjson.read_id_range(scope.id_range.lo, scope.id_range.hi)
-        products, quarantined, duplicate_ids = validate_records(read.records)
-        return SourceCatalog(
-            products=products,
-            quarantined=quarantined,
-            duplicate_ids=duplicate_ids,
-            total_reported=read.total,
-            pages_fetched=read.pages,
-            consistent=read.consistent,
-            http_requests=dummyjson.requests_made,
-            retries=dummyjson.retries_made,
-        )
-    if scope.product_ids:
+        read = dummyjson.read_id_range(scope.id_range.lo, scope.id_range.hi, parse=validate_page)
+        pages = read.records
+    elif scope.product_ids:
         read = dummyjson.read_products(scope.product_ids)
         pages = [validate_page(read.records)]
     else:
@@ -61,19 +52,26 @@ def read_source(scope: SyncScope, dummyjson: DummyJSONResource) -> SourceCatalog
 
 
 def read_index(
-    scope: SyncScope, medusa: MedusaResource, catalog: SourceCatalog | None = None
+    scope: SyncScope,
+    medusa: MedusaResource,
+    catalog: SourceCatalog | None = None,
+    links: ProductLinks | None = None,
 ) -> ProductIndex:
     """The store's products of ours that the scope covers, oldest first.
 
-    A whole or targeted sync lists our namespace. A closed range looks up each of its ids;
-    the open last range also has to find products we hold beyond the source's last id
+    A whole or targeted sync lists our namespace. A range reads only its own products:
+    its ids looked up a chunk at a time, so its cost follows the range, not the store.
+    The open last range also has to find products we hold beyond the source's last id
     (removed at the end of the catalog), so it lists the store's external ids once with
-    nothing else (and takes the ids `catalog` read).
+    nothing else (and takes the ids `catalog` read): the one read of a scaled-out run
+    that grows with the store, done by one range. `links`: the store's category and tag
+    links as read earlier in the run (a scaled-out run reads them once for all its
+    ranges); read now if not given.
     """
     prefix = medusa.external_id_prefix
     id_range = scope.id_range
     if id_range is None:
-        return ProductIndex.build(prefix, medusa.index(prefix))
+        return ProductIndex.build(prefix, medusa.index(prefix, links))
     if id_range.hi is not None:
         ids: list[int] = list(range(id_range.lo, id_range.hi + 1))
     else:
@@ -83,10 +81,5 @@ def read_index(
             if (source_id := source_id_of(prefix, product.get("external_id"))) in id_range
         }
         ids = sorted(held | (catalog.source_ids if catalog else set()))
-    rows = medusa.products_by_external_id(
-        (external_id(prefix, i) for i in ids), fields=INDEX_FIELDS
-    )
-    indexed = (indexed_product(prefix, row) for row in sorted(rows, key=lambda r: r["id"]))
-    return ProductIndex.build(
-        prefix, (i for i in indexed if i is not None and i.source_id in id_range)
-    )
+    found = medusa.index_of(prefix, (external_id(prefix, i) for i in ids), links)
+    return ProductIndex.build(prefix, (i for i in found if i.source_id in id_range))

@@ -105,3 +105,33 @@ def test_an_id_range_is_read_by_bisection_and_pages_despite_gaps():
             ]
             assert read.consistent and read.total == len(every)
         assert resource.max_id() == 403
+
+
+@responses.activate
+def test_a_large_catalog_is_read_in_bulk_pages_after_its_first():
+    serve(lambda skip: 2500)
+    read = source(page_size=30, bulk_page_size=500).read_catalog()
+    assert [r["id"] for r in read.records] == list(range(1, 2501))
+    limits = [int(re.search(r"limit=(\d+)", c.request.url).group(1)) for c in responses.calls]
+    assert sorted(limits) == [30, *[500] * 5] and read.pages == 6 and read.consistent
+
+
+@responses.activate
+def test_a_small_catalog_keeps_its_page_size():
+    serve(lambda skip: 194)
+    read = source(page_size=30, bulk_page_size=500).read_catalog()
+    assert len(read.records) == 194 and read.pages == 7
+
+
+@responses.activate
+def test_a_range_is_parsed_page_by_page():
+    serve(lambda skip: 60)
+    kept = []
+
+    def parse(records):
+        kept.append([r["id"] for r in records])
+        return len(records)
+
+    read = source().read_id_range(15, 34, parse=parse)
+    assert sorted(i for page in kept for i in page) == list(range(15, 35))
+    assert sum(read.records) == 20 and read.consistent

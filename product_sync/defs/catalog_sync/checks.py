@@ -15,11 +15,12 @@ from product_sync.core.planning import ProductIndex
 from product_sync.core.taxonomy import ProductTaxonomy
 from product_sync.defs.catalog_sync.metadata import table
 from product_sync.defs.catalog_sync.settings import SyncSettings
-from product_sync.resources.medusa import INDEX_FIELDS, MedusaResource, indexed_product
+from product_sync.resources.medusa import MedusaResource, indexed_product
+from product_sync.resources.medusa.rows import LISTING_FIELDS
 from product_sync.sync import CategoryMap, SyncReport, known_images, plan_against_store, stock_plan
 
 ASSET = names.SYNC_ASSET
-CHECK_FIELDS = INDEX_FIELDS
+CHECK_FIELDS = LISTING_FIELDS  # categories: read apart (`owned_rows`)
 INPUTS = [names.SOURCE_ASSET, names.CATEGORY_ASSET]
 
 SPECS = [
@@ -96,7 +97,7 @@ def synced_products_checks(
     only warnings. The checks only read: a missing stock location fails the stock check
     rather than being created here."""
     prefix = medusa.external_id_prefix
-    listing = list(medusa.iter_owned(prefix, CHECK_FIELDS))
+    listing = list(medusa.owned_rows(prefix, fields=CHECK_FIELDS))
     source = dummyjson_products.products
     if not dummyjson_products.full_catalog:
         wanted = {p.id for p in source}

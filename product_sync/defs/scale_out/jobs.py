@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from product_sync import names
 from product_sync.core.catalog import SourceCatalog
+from product_sync.core.links import ProductLinks
 from product_sync.core.ranges import IdRange, id_ranges
 from product_sync.defs.catalog_sync.metadata import admin_products_url, table
 from product_sync.defs.catalog_sync.settings import SyncSettings
@@ -47,6 +48,8 @@ class RangeTask(BaseModel):
     id_range: IdRange
     dry_run: bool
     max_archive_fraction: float
+    # The store's category and tag links, read once for every range (`read_index`).
+    links: ProductLinks | None = None
 
 
 @dg.op(out=dg.DynamicOut(RangeTask))
@@ -59,7 +62,9 @@ def id_ranges_op(
 ):
     """Draw the ranges up to the source's highest id, and create once what ranges running
     side by side would otherwise each create (the stock location, which Medusa does not
-    keep unique by name; the source's listed categories). A dry run creates nothing."""
+    keep unique by name; the source's listed categories). A dry run creates nothing.
+    The store's category and tag links are read here once, not once per range: the
+    listings that have them are the size of the whole store."""
     max_id = dummyjson.max_id()
     ranges = id_ranges(max_id, config.range_size, config.ranges)
     if not config.dry_run:
@@ -68,12 +73,14 @@ def id_ranges_op(
             medusa.ensure_stock_location(medusa.stock_location_name, channel)
         categories = build_category_map(SourceCatalog(), dummyjson, medusa)
         context.log.info(f"{len(categories.ids)} categories ready")
+    links = medusa.product_links()
     context.log.info(f"{len(ranges)} ranges up to id {max_id}: {', '.join(r.key for r in ranges)}")
     for id_range in ranges:
         task = RangeTask(
             id_range=id_range,
             dry_run=config.dry_run,
             max_archive_fraction=config.max_archive_fraction,
+            links=links,
         )
         yield dg.DynamicOutput(task, mapping_key=id_range.mapping_key)
 
@@ -98,6 +105,7 @@ def sync_id_range_op(
         dummyjson,
         medusa,
         options,
+        links=task.links,
         warn=context.log.warning,
         journal=journal,
     )

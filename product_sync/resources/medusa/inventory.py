@@ -9,10 +9,12 @@ from typing import Any
 from product_sync.core.mapping import source_id_of
 from product_sync.resources.medusa.client import (
     LOOKUP_CHUNK,
+    LOOKUP_MAX,
     PAGE_SIZE,
     check_filter,
     chunks,
     listing_is_cheaper,
+    lookup_chunks,
 )
 from product_sync.resources.medusa.reads import ProductReads
 from product_sync.resources.medusa.rows import INVENTORY_FIELD, LEVEL_FIELDS, level_at
@@ -106,16 +108,16 @@ class Inventory(ProductReads):
         wanted = list(dict.fromkeys(item_ids))
         if len(wanted) <= LOOKUP_CHUNK * self.read_concurrency:
             # A few lookups, sent at once: no count first (it would cost a round trip).
-            return self._stock_levels_by_id(location_id, wanted, self.read_concurrency)
+            return self._stock_levels_by_id(location_id, wanted, self.read_concurrency, long=False)
         # Only items with a level at the location. Were the filter ignored, the others
         # would be listed too and come out as None here: still right.
         at_location = {"location_levels[location_id]": location_id}
         stocked = self._call(
             "GET", "/admin/inventory-items", params={**at_location, "limit": 0, "fields": "id"}
         ).get("count")
-        if not listing_is_cheaper(int(stocked or 0), len(wanted)):
+        if not listing_is_cheaper(int(stocked or 0), len(wanted), LOOKUP_MAX):
             # A part of a large store (a scaled-out partition): by id after all.
-            return self._stock_levels_by_id(location_id, wanted)
+            return self._stock_levels_by_id(location_id, wanted, self.read_concurrency)
         levels: dict[str, int | None] = dict.fromkeys(wanted)
         listing = self._iter_listing(
             "/admin/inventory-items",
@@ -129,8 +131,11 @@ class Inventory(ProductReads):
         return levels
 
     def _stock_levels_by_id(
-        self, location_id: str, item_ids: Sequence[str], at_once: int = 1
+        self, location_id: str, item_ids: Sequence[str], at_once: int = 1, long: bool = True
     ) -> dict[str, int | None]:
+        """`long`: chunks as long as a URL allows (many items); else 100 a request, so a
+        few hundred go out at once, in parallel."""
+
         def lookup(chunk: Sequence[str]) -> list[dict[str, Any]]:
             body = self._call(
                 "GET",
@@ -141,7 +146,8 @@ class Inventory(ProductReads):
             check_filter(rows, "id", chunk)
             return rows
 
-        batches = list(chunks(list(item_ids), LOOKUP_CHUNK))
+        ids = list(item_ids)
+        batches = list(lookup_chunks(ids, "id") if long else chunks(ids, LOOKUP_CHUNK))
         if at_once > 1 and len(batches) > 1:
             with ThreadPoolExecutor(max_workers=min(at_once, len(batches))) as pool:
                 answers = list(pool.map(lookup, batches))

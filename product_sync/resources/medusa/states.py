@@ -4,39 +4,70 @@ the ones a run created)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from product_sync.core.journal import STATE_FIELDS
-from product_sync.resources.medusa.client import LOOKUP_CHUNK, check_filter, chunks
+from product_sync.resources.medusa.client import (
+    LOOKUP_CHUNK,
+    LOOKUP_MAX,
+    check_filter,
+    chunks,
+    lookup_chunks,
+)
 from product_sync.resources.medusa.inventory import Inventory
+from product_sync.resources.medusa.reads import with_links
+from product_sync.resources.medusa.rows import LINK_FIELDS
 
 LEVEL_ID_FIELDS = "id,location_levels.id,location_levels.location_id"
 
 
 class ProductStates(Inventory):
     def product_states(self, product_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Product id -> its row with `STATE_FIELDS`; ids not in the store are left out."""
+        """Product id -> its row with `STATE_FIELDS`; ids not in the store are left out.
+
+        Many products (a first load's creates) are read without the category and tag
+        joins, their links attached from `product_links`: joined, a 10k run's states
+        took Medusa 25-37 s a page of 2000 (benchmarks/README.md)."""
         wanted = list(dict.fromkeys(product_ids))
-        scanned = self._scan_instead(len(wanted), STATE_FIELDS)
+        many = len(wanted) > LOOKUP_MAX
+        fields = ",".join(f for f in STATE_FIELDS.split(",") if not (many and f in LINK_FIELDS))
+        scanned = self._scan_instead(len(wanted), fields)
+        found: dict[str, dict[str, Any]] = {}
         if scanned is not None:
             chosen = set(wanted)
-            return {row["id"]: row for row in scanned if row["id"] in chosen}
-        found: dict[str, dict[str, Any]] = {}
-        for chunk in chunks(wanted, LOOKUP_CHUNK):
-            body = self._call(
-                "GET",
-                "/admin/products",
-                params={"id[]": list(chunk), "fields": STATE_FIELDS, "limit": len(chunk)},
-            )
-            rows = body.get("products", [])
-            check_filter(rows, "id", chunk)
-            found.update((row["id"], row) for row in rows)
+            found = {row["id"]: row for row in scanned if row["id"] in chosen}
+        else:
+            for chunk in lookup_chunks(wanted, "id"):
+                body = self._call(
+                    "GET",
+                    "/admin/products",
+                    params={"id[]": chunk, "fields": fields, "limit": len(chunk)},
+                )
+                rows = body.get("products", [])
+                check_filter(rows, "id", chunk)
+                found.update((row["id"], row) for row in rows)
+        if many and found:
+            by_product = self.product_links().by_product(set(found))
+            for row in found.values():
+                with_links(row, by_product)
         return found
 
-    def product_states_by_external_id(self, external_ids: Iterable[str]) -> list[dict[str, Any]]:
-        """Rows with `STATE_FIELDS` of the products carrying these external ids."""
-        return self.products_by_external_id(external_ids, fields=STATE_FIELDS)
+    def product_states_by_external_id(
+        self, external_ids: Iterable[str]
+    ) -> Iterator[dict[str, Any]]:
+        """Rows with `STATE_FIELDS` of the products carrying these external ids. Many (a
+        first load's creates) are read without the joins, as `product_states` reads
+        them, and handed out a page at a time: held at once, a 10k load's rows took
+        the process to 457 MB."""
+        wanted = list(dict.fromkeys(external_ids))
+        if len(wanted) <= LOOKUP_MAX:
+            yield from self.products_by_external_id(wanted, fields=STATE_FIELDS)
+            return
+        fields = ",".join(f for f in STATE_FIELDS.split(",") if f not in LINK_FIELDS)
+        by_product = self.product_links().by_product()
+        for row in self.iter_by_external_id(wanted, fields=fields):
+            yield with_links(row, by_product)
 
     def level_ids(self, location_id: str, item_ids: Sequence[str]) -> dict[str, str]:
         """Inventory item id -> the id of its level at the location (items without one

@@ -78,7 +78,7 @@ def test_few_stock_levels_are_asked_for_by_id():
 
 @responses.activate
 def test_many_stock_levels_are_read_as_a_paged_listing_of_the_location():
-    wanted = [f"i{n}" for n in range(1100)]  # 11 lookups cost more than 2 pages
+    wanted = [f"i{n}" for n in range(2600)]  # 11 lookups of 250 cost more than 2 pages
     # 2100 rows at the location over two pages: ours (i1099 has no level there) and others.
     stocked = [_level_row(f"i{n}", sloc=n) for n in range(1099)] + [_level_row("foreign", sloc=1)]
     others = [_level_row(f"x{n}", sloc=0) for n in range(1000)]
@@ -96,7 +96,10 @@ def test_many_stock_levels_are_read_as_a_paged_listing_of_the_location():
         json={"inventory_items": others[900:], "count": 2100},
     )
     levels = medusa().stock_levels("sloc", wanted)
-    assert levels == {**{f"i{n}": n for n in range(1099)}, "i1099": None}
+    assert levels == {
+        **{f"i{n}": n for n in range(1099)},
+        **{f"i{n}": None for n in range(1099, 2600)},
+    }
     assert len(responses.calls) == 3  # a count, two pages
     first = responses.calls[1].request.url
     assert "location_levels%5Blocation_id%5D=sloc" in first and "offset=0" in first
@@ -132,7 +135,7 @@ def test_stock_levels_of_a_part_of_a_large_location_are_asked_for_by_id():
     levels = medusa().stock_levels("sloc", [f"i{n}" for n in range(450)])
     assert levels == {f"i{n}": 1 for n in range(450)}
     assert "limit=0" in responses.calls[0].request.url
-    assert [len(a) for a in asked] == [100, 100, 100, 100, 50]
+    assert [len(a) for a in asked] == [250, 200]  # long chunks: a range's 10k in 40
 
 
 @responses.activate
