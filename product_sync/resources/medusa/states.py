@@ -13,7 +13,6 @@ from product_sync.resources.medusa.client import (
     LOOKUP_MAX,
     check_filter,
     chunks,
-    lookup_chunks,
 )
 from product_sync.resources.medusa.inventory import Inventory
 from product_sync.resources.medusa.reads import with_links
@@ -38,15 +37,7 @@ class ProductStates(Inventory):
             chosen = set(wanted)
             found = {row["id"]: row for row in scanned if row["id"] in chosen}
         else:
-            for chunk in lookup_chunks(wanted, "id"):
-                body = self._call(
-                    "GET",
-                    "/admin/products",
-                    params={"id[]": chunk, "fields": fields, "limit": len(chunk)},
-                )
-                rows = body.get("products", [])
-                check_filter(rows, "id", chunk)
-                found.update((row["id"], row) for row in rows)
+            found = {row["id"]: row for row in self.products_by_id(wanted, fields)}
         if many and found:
             by_product = self.product_links().by_product(set(found))
             for row in found.values():
