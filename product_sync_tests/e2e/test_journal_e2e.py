@@ -90,6 +90,33 @@ def sale_list(store) -> dict[str, Decimal]:
     return held
 
 
+def edit_sale_price(store, source_id: int, amount: float) -> None:
+    """A merchant's edit in the admin: product `source_id`'s price in the sync's sale list."""
+    (price_list,) = [
+        r
+        for r in store.listing("/admin/price-lists", "price_lists", fields="id,metadata")
+        if (r.get("metadata") or {}).get("product_sync_sale_prices") == "dummyjson:"
+    ]
+    variant = store.ours("id,external_id,variants.id")[source_id]["variants"][0]["id"]
+    (price,) = [
+        p
+        for p in store.listing(
+            f"/admin/price-lists/{price_list['id']}/prices",
+            "prices",
+            fields="id,price_set.variant.id",
+        )
+        if p["price_set"]["variant"]["id"] == variant
+    ]
+    store.post(
+        f"/admin/price-lists/{price_list['id']}/prices/batch",
+        {
+            "update": [
+                {"id": price["id"], "variant_id": variant, "amount": amount, "currency_code": "usd"}
+            ]
+        },
+    )
+
+
 def revert(empty_store, instance, run_id: str, *, force: bool = False) -> dg.ExecuteInProcessResult:
     medusa = MedusaResource(backend_url=empty_store.backend_url, api_key=empty_store.api_key)
     return revert_sync_run.execute_in_process(
@@ -315,29 +342,7 @@ def test_a_revert_refuses_when_a_sale_price_changed_since(
     second = sync(instance=instance)
     assert second.metadata["sale_prices_written"] == 1
     # The merchant edits that sale price in the admin.
-    (price_list,) = [
-        r
-        for r in store.listing("/admin/price-lists", "price_lists", fields="id,metadata")
-        if (r.get("metadata") or {}).get("product_sync_sale_prices") == "dummyjson:"
-    ]
-    variant = store.ours("id,external_id,variants.id")[record["id"]]["variants"][0]["id"]
-    (price,) = [
-        p
-        for p in store.listing(
-            f"/admin/price-lists/{price_list['id']}/prices",
-            "prices",
-            fields="id,price_set.variant.id",
-        )
-        if p["price_set"]["variant"]["id"] == variant
-    ]
-    store.post(
-        f"/admin/price-lists/{price_list['id']}/prices/batch",
-        {
-            "update": [
-                {"id": price["id"], "variant_id": variant, "amount": 1.23, "currency_code": "usd"}
-            ]
-        },
-    )
+    edit_sale_price(store, record["id"], 1.23)
     edited = shop(store, empty_store)
 
     refused = revert(empty_store, instance, second.run_id)

@@ -14,7 +14,7 @@ import requests
 
 from product_sync_tests.e2e.conftest import step_failure
 from product_sync_tests.e2e.test_dry_run_e2e import assert_same, snapshot
-from product_sync_tests.e2e.test_journal_e2e import sale_list
+from product_sync_tests.e2e.test_journal_e2e import edit_sale_price, sale_list
 from product_sync_tests.e2e.test_storefront_e2e import expected_price
 
 pytestmark = pytest.mark.e2e
@@ -124,29 +124,7 @@ def test_apply_plan_refuses_when_a_sale_price_moved(sync, store, catalog, instan
     dry = sync(dry_run=True, instance=instance)
     assert plan_file(dry)["hashes"]["sale_prices"]
     # The merchant edits the sale price of product 4 in the sync's list.
-    (price_list,) = [
-        r
-        for r in store.listing("/admin/price-lists", "price_lists", fields="id,metadata")
-        if (r.get("metadata") or {}).get("product_sync_sale_prices") == "dummyjson:"
-    ]
-    variant = store.ours("id,external_id,variants.id")[4]["variants"][0]["id"]
-    (price,) = [
-        p
-        for p in store.listing(
-            f"/admin/price-lists/{price_list['id']}/prices",
-            "prices",
-            fields="id,price_set.variant.id",
-        )
-        if p["price_set"]["variant"]["id"] == variant
-    ]
-    store.post(
-        f"/admin/price-lists/{price_list['id']}/prices/batch",
-        {
-            "update": [
-                {"id": price["id"], "variant_id": variant, "amount": 1.11, "currency_code": "usd"}
-            ]
-        },
-    )
+    edit_sale_price(store, 4, 1.11)
     before, prices = snapshot(store), sale_list(store)
 
     refused = sync(apply_plan=dry.run_id, instance=instance, raise_on_error=False)
