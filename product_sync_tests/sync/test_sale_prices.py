@@ -9,7 +9,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 import responses
 
 from product_sync.core.catalog import SourceCatalog
@@ -109,18 +108,6 @@ class PriceListStore:
             self.fail_next_batch -= 1
             return 504, {}, "{}"
         return self._answer({"created": [], "updated": [], "deleted": {}})
-
-
-@pytest.fixture
-def store() -> PriceListStore:
-    responses.start()
-    fake = PriceListStore()
-    fake.serve()
-    try:
-        yield fake
-    finally:
-        responses.stop()
-        responses.reset()
 
 
 def medusa() -> MedusaResource:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
 import responses
 
 from product_sync.core.journal import Journal
@@ -15,24 +14,11 @@ from product_sync.sync.revert import RevertReport
 from product_sync.sync.sale_revert import changed_rows, judge_sale_prices, write_sale_reverts
 from product_sync_tests.sync.test_sale_prices import (
     PREFIX,
-    PriceListStore,
     catalog,
     index,
     medusa,
     run,
 )
-
-
-@pytest.fixture
-def store() -> PriceListStore:
-    responses.start()
-    fake = PriceListStore()
-    fake.serve()
-    try:
-        yield fake
-    finally:
-        responses.stop()
-        responses.reset()
 
 
 def usd(amount: str) -> list[list[str]]:
