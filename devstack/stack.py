@@ -16,7 +16,9 @@ those lines go to stdout; progress goes to stderr).
 Environment: ``DEVSTACK_PG_PORT`` (54329), ``DEVSTACK_MEDUSA_PORT`` (9000), ``DEVSTACK_PG_BIN``
 (see :mod:`devstack.pg_binaries`), ``DEVSTACK_PG_HOME`` (see :mod:`devstack.cluster`),
 ``DEVSTACK_NODE_ENV`` (production, as ``medusa start``), ``MEDUSA_ADMIN_ENABLED`` (passed
-through). Both servers listen on 127.0.0.1 only.
+through), ``DEVSTACK_SCRYPT_MEMO`` (``1``; ``0`` runs Medusa without ``scrypt_memo.cjs``, the
+memo of its per-request secret-key hashing, as the benchmarks do). Both servers listen on
+127.0.0.1 only.
 
 The parts: :mod:`devstack.state` (files, StackInfo), :mod:`devstack.node` (node packages),
 :mod:`devstack.cluster` / :mod:`devstack.postgres` / :mod:`devstack.pg_binaries` (PostgreSQL),
@@ -33,6 +35,7 @@ Python API (tests and benchmarks use the same code)::
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import shutil
@@ -56,6 +59,11 @@ log = logging.getLogger("devstack")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG_PORT = 54329
 DEFAULT_MEDUSA_PORT = 9000
+SCRYPT_MEMO = Path(__file__).with_name("scrypt_memo.cjs")
+
+
+def scrypt_memo_wanted() -> bool:
+    return os.environ.get("DEVSTACK_SCRYPT_MEMO", "1") != "0"
 
 
 class Stack:
@@ -95,6 +103,9 @@ class Stack:
         """Start (or reuse) the stack; idempotent. Returns the credentials."""
         with self.files.lock():
             t0 = time.monotonic()
+            if self._healthy_running() and not self._flags_current():
+                log.info("medusa runs with DEVSTACK_SCRYPT_MEMO changed since; restarting it")
+                self.medusa.stop()
             if self._healthy_running() and node.install_current(self.files.store_dir):
                 info = self._info(reused=True)
                 if key_works(self.backend_url, info.api_key) and self._setup_current():
@@ -255,11 +266,20 @@ class Stack:
             MEDUSA_LOCAL_STACK="true",
             NODE_ENV=os.environ.get("DEVSTACK_NODE_ENV", "production"),
         )
+        if scrypt_memo_wanted():
+            preload = f"--require {json.dumps(str(SCRYPT_MEMO))}"
+            env["NODE_OPTIONS"] = f"{env.get('NODE_OPTIONS', '')} {preload}".strip()
         return env
 
     def _start_medusa_locked(self) -> None:
         pid = self.medusa.start(STORE_DB)
-        self.files.write_state(medusa_port=self.medusa_port, medusa_pid=pid)
+        self.files.write_state(
+            medusa_port=self.medusa_port, medusa_pid=pid, scrypt_memo=scrypt_memo_wanted()
+        )
+
+    def _flags_current(self) -> bool:
+        """The running Medusa was started with the memo setting asked for now."""
+        return self.files.read_state().get("scrypt_memo", False) == scrypt_memo_wanted()
 
     def _healthy_running(self) -> bool:
         state = self.files.read_state()

@@ -65,6 +65,37 @@ def test_api_key_authenticates_and_bad_key_gets_401(medusa_stack: StackInfo) -> 
     assert no_auth.status_code == 401
 
 
+def test_keys_still_authenticate_exactly_with_the_scrypt_memo(empty_store: StackInfo) -> None:
+    """The dev stack's Medusa memoises its per-request scrypt (devstack/scrypt_memo.cjs).
+    Catches a memo that answers for the wrong input or outlives a key's revocation: a key
+    sharing the real key's redacted form (so Medusa hashes it against the real key's row)
+    must still be refused, and a key that worked must stop working once revoked."""
+    assert "scrypt memo loaded" in Path(empty_store.medusa_log).read_text()
+    real = empty_store.api_key
+    near_miss = real[:6] + ("1" if real[6] != "1" else "2") + real[7:]
+    assert get(empty_store, "/admin/products", limit=1).status_code == 200
+    assert get(empty_store, "/admin/products", auth=(near_miss, "")).status_code == 401
+
+    created = session().post(
+        f"{empty_store.backend_url}/admin/api-keys",
+        json={"title": "memo-revoke", "type": "secret"},
+        auth=empty_store.auth,
+        timeout=30,
+    )
+    assert created.status_code == 200, created.text
+    key = created.json()["api_key"]
+    for _ in range(2):  # the second answer comes from the memo
+        assert get(empty_store, "/admin/regions", auth=(key["token"], "")).status_code == 200
+    revoked = session().post(
+        f"{empty_store.backend_url}/admin/api-keys/{key['id']}/revoke",
+        json={},
+        auth=empty_store.auth,
+        timeout=30,
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert get(empty_store, "/admin/regions", auth=(key["token"], "")).status_code == 401
+
+
 def test_admin_user_can_log_in(medusa_stack: StackInfo) -> None:
     resp = session().post(
         f"{medusa_stack.backend_url}/auth/user/emailpass",
