@@ -13,8 +13,10 @@ Command line (``scripts/devstack <cmd>`` runs ``python -m devstack.stack <cmd>``
 ``eval "$(scripts/devstack up)"`` sets ``MEDUSA_BACKEND_URL`` and ``MEDUSA_API_KEY`` (only
 those lines go to stdout; progress goes to stderr).
 
-Environment: ``DEVSTACK_PG_PORT`` (54329), ``DEVSTACK_MEDUSA_PORT`` (9000), ``DEVSTACK_PG_BIN``
-(see :mod:`devstack.pg_binaries`), ``DEVSTACK_PG_HOME`` (see :mod:`devstack.cluster`),
+Environment: ``DEVSTACK_ROOT`` (this checkout; another stack's directory, see
+:mod:`devstack.siblings`), ``DEVSTACK_PG_PORT`` (54329), ``DEVSTACK_MEDUSA_PORT`` (9000),
+``DEVSTACK_PG_BIN`` (see :mod:`devstack.pg_binaries`), ``DEVSTACK_PG_HOME`` (see
+:mod:`devstack.cluster`),
 ``DEVSTACK_NODE_ENV`` (production, as ``medusa start``), ``MEDUSA_ADMIN_ENABLED`` (passed
 through), ``DEVSTACK_SCRYPT_MEMO`` (``1``; ``0`` runs Medusa without ``scrypt_memo.cjs``, the
 memo of its per-request secret-key hashing, as the benchmarks do). Both servers listen on
@@ -79,7 +81,7 @@ class Stack:
     ) -> None:
         """``template_from``: a running stack whose template this one copies instead of
         building its own (scratch stacks in tests)."""
-        self.root = Path(root or REPO_ROOT).resolve()
+        self.root = Path(root or os.environ.get("DEVSTACK_ROOT") or REPO_ROOT).resolve()
         self.files = StackFiles(self.root)
         self.pg_port = pg_port or int(os.environ.get("DEVSTACK_PG_PORT", DEFAULT_PG_PORT))
         self.medusa_port = medusa_port or int(
@@ -161,6 +163,12 @@ class Stack:
             else:
                 # .devstack/env stays: the credentials are valid again after `up`.
                 self.cluster.stop()
+
+    def ensure_template(self) -> None:
+        """PostgreSQL up and the template current, for another stack to copy; Medusa is left
+        as it is unless the template has to be (re)built."""
+        with self.files.lock():
+            self._prepare()
 
     def ensure_postgres(self) -> PostgresServer:
         """Start (or reuse) PostgreSQL alone (no Medusa, no template)."""

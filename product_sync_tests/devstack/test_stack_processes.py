@@ -18,8 +18,9 @@ import pytest
 import requests
 
 from devstack.pg_binaries import find_bin_dir
+from devstack.siblings import sibling_root
 from devstack.stack import Stack, StackInfo
-from product_sync_tests.devstack.stack_calls import BAD_KEY, REPO_ROOT, get, product_count, session
+from product_sync_tests.devstack.stack_calls import BAD_KEY, get, product_count, session
 
 pytestmark = pytest.mark.e2e
 
@@ -59,18 +60,11 @@ def scratch_stack(medusa_stack: StackInfo) -> Iterator[Stack]:
     """A second, private stack (scratch root under .devstack/, free ports) for fault tests.
 
     Killing Medusa on the shared stack would break other sessions using it, so crash and
-    shutdown tests run here. It shares node_modules (symlink) and copies the shared stack's
-    template (building one is the shared stack's cold `up`).
+    shutdown tests run here. A sibling of the checkout's stack (devstack/siblings.py): it
+    shares node_modules and copies this worker's template (building one is a cold `up`).
     """
-    root = REPO_ROOT / ".devstack" / f"scratch-{uuid.uuid4().hex[:8]}"  # git-ignored
-    store = root / "medusa_store"
-    store.mkdir(parents=True)
-    for name in ("package.json", "package-lock.json", "medusa-config.ts", "tsconfig.json"):
-        shutil.copy2(REPO_ROOT / "medusa_store" / name, store / name)
-    (store / "node_modules").symlink_to(REPO_ROOT / "medusa_store" / "node_modules")
-    stack = Stack(
-        root, pg_port=_free_port(), medusa_port=_free_port(), template_from=Stack(REPO_ROOT)
-    )
+    root = sibling_root(f"scratch-{uuid.uuid4().hex[:8]}")
+    stack = Stack(root, pg_port=_free_port(), medusa_port=_free_port(), template_from=Stack())
     try:
         yield stack
     finally:
