@@ -88,7 +88,7 @@ def catalog() -> Iterator[CatalogServer]:
 @pytest.fixture(scope="module")
 def store(medusa_stack) -> StackInfo:
     """An empty store, before any admin server connects to its database."""
-    return Stack(REPO_ROOT).reset()
+    return Stack().reset()
 
 
 def serve_admin(store: StackInfo, env: dict[str, str]) -> AdminServer:

@@ -74,9 +74,9 @@ def store_signer(medusa_node_modules, tmp_path_factory):
 @pytest.fixture(scope="module")
 def medusa_node_modules():
     from devstack.stack import Stack
-    from product_sync_tests.conftest import REPO_ROOT, _node_or_fail
+    from product_sync_tests.conftest import _node_or_fail
 
-    stack = Stack(REPO_ROOT)
+    stack = Stack()
     _node_or_fail(stack)
     stack.ensure_node_modules()
 

@@ -43,8 +43,8 @@ def _create_product(info: StackInfo) -> dict:
 
 
 def test_up_reuses_the_running_stack(medusa_stack: StackInfo) -> None:
-    running = Stack(REPO_ROOT).info()
-    again = Stack(REPO_ROOT).up()
+    running = Stack().info()
+    again = Stack().up()
 
     assert again.reused
     assert again.medusa_pid == running.medusa_pid  # not restarted
@@ -130,7 +130,8 @@ def test_usd_region_and_store_currency(medusa_stack: StackInfo) -> None:
 
 def test_env_file_and_cli_commands(medusa_stack: StackInfo) -> None:
     env_file = Path(medusa_stack.env_file)
-    assert env_file == REPO_ROOT / ".devstack" / "env"
+    # The checkout's stack, or this pytest-xdist worker's sibling (devstack/siblings.py).
+    assert env_file == Stack().root / ".devstack" / "env"
     values = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
     assert values == medusa_stack.env()
 
@@ -148,7 +149,7 @@ def test_env_file_and_cli_commands(medusa_stack: StackInfo) -> None:
     data = json.loads(status.stdout)
     assert data["running"] is True
     assert data["medusa"]["health"] is True
-    assert data["medusa"]["pid"] == Stack(REPO_ROOT).info().medusa_pid
+    assert data["medusa"]["pid"] == Stack().info().medusa_pid
     assert data["postgres"]["ready"] is True
     assert data["postgres"]["port"] == medusa_stack.pg_port
 
@@ -205,7 +206,7 @@ def _next_display_id(stack: Stack) -> str:
 
 
 def test_reset_restores_the_store_in_place_and_keeps_the_key(medusa_stack: StackInfo) -> None:
-    stack = Stack(REPO_ROOT)
+    stack = Stack()
     before = stack.reset()
     first_display_id = _next_display_id(stack)
     fresh = _dirty_the_store(before)
@@ -231,7 +232,7 @@ def test_reset_restores_the_store_in_place_and_keeps_the_key(medusa_stack: Stack
 def test_reset_with_restart_recreates_the_store_under_a_fresh_medusa(
     medusa_stack: StackInfo,
 ) -> None:
-    stack = Stack(REPO_ROOT)
+    stack = Stack()
     before = stack.info()
     _create_product(before)
 
@@ -248,7 +249,7 @@ def test_reset_of_a_busy_store_recreates_it(
     """A transaction left open on the store DB: restoring in place would wait on its locks
     (or race it), so reset re-clones the store under a fresh Medusa instead."""
     monkeypatch.setattr(template, "QUIET_TIMEOUT", 0.5)
-    stack = Stack(REPO_ROOT)
+    stack = Stack()
     before = stack.info()
     _create_product(before)
     pg = stack.postgres()
@@ -299,5 +300,5 @@ def test_uploaded_file_is_served_from_backend_url(empty_store: StackInfo) -> Non
     assert served.status_code == 200
     assert served.content == payload
 
-    Stack(REPO_ROOT).reset()  # uploads belong to the store and go with it
+    Stack().reset()  # uploads belong to the store and go with it
     assert session().get(url, timeout=30).status_code == 404

@@ -20,7 +20,6 @@ from devstack.stack import Stack, StackInfo
 from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
-from product_sync_tests.conftest import REPO_ROOT
 from product_sync_tests.e2e.conftest import Store, _assets_and_checks
 
 pytestmark = pytest.mark.e2e
@@ -109,7 +108,7 @@ def duplicate_external_id(store, ours, undo):
 def duplicate_handle(store, ours, undo):
     """Medusa keeps handles unique with an index, so no API call can break this: drop the
     index in this store's database, give product 7 product 6's handle, put both back."""
-    pg = Stack(REPO_ROOT).postgres()
+    pg = Stack().postgres()
     assert pg is not None, "the dev stack's PostgreSQL is not running"
     (index,) = pg.psql(
         "SELECT indexdef FROM pg_indexes WHERE indexname = 'IDX_product_handle_unique'",

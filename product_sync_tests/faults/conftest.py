@@ -9,8 +9,8 @@ the real assets and checks, and one definition of "converged" shared by every sc
   ``raise_on_error=False``: a run that fails is a result here, not an error.
 * ``assert_converged(store, source, foreign=..., quarantined=...)`` — the store equals the
   catalog exactly; returns the numbers for the summary table.
-* ``matrix`` — the row of the summary table this test fills; ``pytest_terminal_summary``
-  prints the whole table at the end of the session.
+* ``matrix`` — the row of the summary table this test fills (``faults/matrix.py``, which
+  prints the whole table at the end of the session).
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ from devstack.stack import Stack, StackInfo
 from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
-from product_sync_tests.conftest import REPO_ROOT
 from product_sync_tests.e2e.conftest import Store, SyncRun, _assets_and_checks
+from product_sync_tests.faults.matrix import MatrixRow
 from product_sync_tests.judges.store_reader import Difference, Source, our_source_id
 
 KEY_ENV = "PRODUCT_SYNC_FAULTS_MEDUSA_API_KEY"
@@ -43,90 +43,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "faults: fault matrix (issue 6 §2) against the real store; also marked e2e",
     )
-
-
-# -- the summary table ---------------------------------------------------------------------
-
-
-@dataclass
-class MatrixRow:
-    scenario: str
-    runs: int = 0
-    converged: bool | None = None
-    duplicates: int | None = None
-    lost: int | None = None
-    note: str = ""
-    seconds: float = 0.0
-    outcome: str = "?"  # the test's node id until the summary puts its outcome here
-    steps: list[MatrixRow] = field(default_factory=list)
-    started: float = field(default_factory=time.perf_counter)
-
-    def step(self, scenario: str) -> MatrixRow:
-        """A scenario of its own inside this test (a chain of scenarios on one store)."""
-        self._close_step()
-        row = MatrixRow(scenario=scenario, outcome=self.outcome)
-        self.steps.append(row)
-        return row
-
-    @property
-    def current(self) -> MatrixRow:
-        return self.steps[-1] if self.steps else self
-
-    def _close_step(self) -> None:
-        if self.steps:
-            self.steps[-1].seconds = time.perf_counter() - self.steps[-1].started
-
-
-ROWS: list[MatrixRow] = []
-_OUTCOMES: dict[str, str] = {}
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        outcome = report.outcome
-        if hasattr(report, "wasxfail"):
-            outcome = "xfailed" if report.outcome == "skipped" else "xpassed"
-        _OUTCOMES[report.nodeid] = outcome
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if not ROWS:
-        return
-    for row in ROWS:
-        row.outcome = _OUTCOMES.get(row.outcome, row.outcome)
-    header = ("scenario", "runs", "converged", "duplicates", "lost", "s", "test", "note")
-
-    def show(value: Any) -> str:
-        if value is None:
-            return "-"
-        if isinstance(value, bool):
-            return "yes" if value else "NO"
-        if isinstance(value, float):
-            return f"{value:.1f}"
-        return str(value)
-
-    keys = ("scenario", "runs", "converged", "duplicates", "lost", "seconds", "outcome", "note")
-    table = [[show(getattr(row, key)) for key in keys] for row in ROWS]
-    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(header)]
-    terminalreporter.section("fault matrix")
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
-    terminalreporter.write_line(line)
-    terminalreporter.write_line("-" * len(line))
-    for cells in table:
-        terminalreporter.write_line(
-            "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True))
-        )
-    total = sum(r.seconds for r in ROWS)
-    terminalreporter.write_line(f"{len(ROWS)} scenarios, {total:.0f} s in the scenarios")
-
-
-@pytest.fixture
-def matrix(request: pytest.FixtureRequest) -> Iterator[MatrixRow]:
-    row = MatrixRow(scenario=request.node.name.removeprefix("test_"), outcome=request.node.nodeid)
-    yield row
-    row.seconds = time.perf_counter() - row.started
-    row._close_step()
-    ROWS.extend(row.steps or [row])
 
 
 # -- the world: store, source, runs --------------------------------------------------------
@@ -151,7 +67,7 @@ def store(empty_store: StackInfo) -> Store:
 @pytest.fixture
 def stack(empty_store: StackInfo) -> Iterator[Stack]:
     """The dev stack itself (for kill/start). Leaves Medusa running whatever happened."""
-    stack = Stack(REPO_ROOT)
+    stack = Stack()
     yield stack
     if not stack.is_running():
         restart_medusa(stack)
