@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
@@ -122,10 +123,11 @@ def test_tags_and_collections_of_other_products_are_reused_never_changed(sync, s
     assert collection["id"] in {p["collection_id"] for p in acme.values()}
 
 
-def line_up_at_creates(monkeypatch, backend_url: str) -> None:
+def line_up_at_creates(monkeypatch, backend_url: str) -> Callable[[], None]:
     """Both runs wait for each other before their first create of tags, collections and
-    the price list, so both have looked and found nothing: the worst race. (A point one
-    run never reaches, the other passes after the barrier's timeout.)"""
+    the price list, so both have looked and found nothing: the worst race. Returns
+    ``release``, which a run calls when it ends: the points it never reached (the
+    one-at-a-time creates only a refused run makes) then no longer hold the other."""
     original = JSONClient.send_once
     barriers = {point: threading.Barrier(2, timeout=60) for point in RACE_POINTS}
     passed: set[tuple[int, tuple[str, str]]] = set()
@@ -144,11 +146,24 @@ def line_up_at_creates(monkeypatch, backend_url: str) -> None:
 
     monkeypatch.setattr(JSONClient, "send_once", send_once)
 
+    def release() -> None:
+        for barrier in barriers.values():
+            barrier.abort()
+
+    return release
+
 
 def test_two_runs_at_once_leave_one_of_each(sync, store, empty_store, monkeypatch):
-    line_up_at_creates(monkeypatch, empty_store.backend_url)
+    release = line_up_at_creates(monkeypatch, empty_store.backend_url)
+
+    def run(_: int):
+        try:
+            return sync(raise_on_error=False)
+        finally:
+            release()
+
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = list(pool.map(lambda _: sync(raise_on_error=False), range(2)))
+        runs = list(pool.map(run, range(2)))
     for run in runs:
         assert run.metadata and run.metadata["taxonomy_failed"] == 0, run.metadata
     assert_no_doubles(store)
