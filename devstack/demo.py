@@ -7,7 +7,10 @@ server on 127.0.0.1:8700 (DEVSTACK_CATALOG_PORT), runs the sync as the daily sch
 does, `dg launch --job sync_job` (so the run carries the queue tag and shows in the webhook's
 `/sync/status` and the admin card), prints what the sync did and how to open the Dagster
 UI, and ends with the store's publishable key and a `curl` of its storefront catalog (the
-Store API, priced for the US region: devstack/shop.py sets the shop up).
+Store API, priced for the US region: devstack/shop.py sets the shop up). It also builds the
+store's admin dashboard with the "Product sync" card (``devstack.admin``, skipped while the
+store's sources are unchanged), so it can be opened at once and the admin's browser test
+finds it built.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from devstack.admin import build_admin
 from devstack.catalog.process import ensure_catalog
 from devstack.errors import DevstackError
 from devstack.stack import REPO_ROOT, Stack
@@ -95,6 +99,14 @@ def main() -> int:
     print(f"  store:   {info.backend_url} (API key in .devstack/env)")
     print(f"  catalog: {catalog_url}")
     print(f"  log:     {run_log}")
+    try:
+        build = build_admin()
+    except DevstackError as error:
+        print(f"demo: error: building the store's admin failed: {error}", file=sys.stderr)
+        return 1
+    built = "current" if build.reused else f"built in {build.seconds:.0f}s"
+    print(f"\nThe store's admin with the Product sync card ({built}):")
+    print("  .venv/bin/python -m devstack.admin serve --port 9100   # http://127.0.0.1:9100/app")
     print("\nOpen the Dagster UI (assets, checks, schedule, run history and charts):")
     print("  scripts/ui        # then browse http://127.0.0.1:3000")
     print(f"\nThe storefront (Store API), with the publishable key {info.publishable_key}:")
