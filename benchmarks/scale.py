@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 def run_partitioned_job(spec: dict[str, Any]) -> dict[str, Any]:
     import dagster as dg
 
-    from product_sync.defs.scale_out.jobs import reconstruct_sync_partitioned_job
+    from product_sync.defs.scale_out.jobs import (
+        EXECUTION_CONFIG,
+        reconstruct_sync_partitioned_job,
+    )
 
     os.environ["DUMMYJSON_BASE_URL"] = spec["source_url"]
     os.environ["MEDUSA_BACKEND_URL"] = spec["backend_url"]
@@ -33,7 +36,9 @@ def run_partitioned_job(spec: dict[str, Any]) -> dict[str, Any]:
             instance=instance,
             run_config={
                 "ops": {"id_ranges_op": {"config": ranges_config}},
-                "execution": {"config": {"max_concurrent": spec["max_concurrent"]}},
+                "execution": {
+                    "config": {**EXECUTION_CONFIG, "max_concurrent": spec["max_concurrent"]}
+                },
             },
         )
         run_s = time.perf_counter() - began

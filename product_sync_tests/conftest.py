@@ -25,6 +25,7 @@ tests with ``-m "not e2e"``.
 
 from __future__ import annotations
 
+import multiprocessing.forkserver
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +45,17 @@ def _node_or_fail(stack: Stack) -> None:
         stack.check_node()
     except NodeMissingError as exc:
         pytest.fail(f"the Medusa dev stack needs Node.js: {exc}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_forkserver() -> Iterator[None]:
+    """Scaled-out runs fork their range processes from a forkserver
+    (product_sync/defs/scale_out/jobs.py), which keeps the environment it started with; one
+    test's (monkeypatched) store and catalog must not reach the next test's ranges."""
+    yield
+    server = multiprocessing.forkserver._forkserver
+    if server._forkserver_pid is not None:
+        server._stop()
 
 
 def _worker_index() -> int:

@@ -11,7 +11,15 @@ def test_partitioned_job_runs_ranges_on_the_multiprocess_executor_in_the_sync_qu
     assert job.tags.get(names.SYNC_QUEUE_TAG_KEY) == "catalog"  # queues behind sync_job
     assert not job.asset_layer.executable_asset_keys  # it is a mode, not another asset
     default = job.run_config_schema.config_type.fields["execution"].default_value
-    assert default == {"config": {"max_concurrent": jobs.MAX_CONCURRENT}}
+    assert default == {
+        "config": {
+            "max_concurrent": jobs.MAX_CONCURRENT,
+            # Range processes fork from a server with this code imported, not spawned.
+            "start_method": {
+                "forkserver": {"preload_modules": ["product_sync.defs.scale_out.jobs"]}
+            },
+        }
+    }
 
 
 def test_the_one_process_sync_job_runs_the_four_assets_in_process():

@@ -6,7 +6,7 @@ import pytest
 from devstack.catalog.server import CatalogServer
 from product_sync import names
 from product_sync.core.ranges import IdRange
-from product_sync.defs.scale_out.jobs import reconstruct_sync_partitioned_job
+from product_sync.defs.scale_out.jobs import EXECUTION_CONFIG, reconstruct_sync_partitioned_job
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync import SyncOptions, SyncScope, sync_scope
@@ -27,7 +27,7 @@ def run_partitioned_job(catalog, info, monkeypatch, range_size=100, max_concurre
             instance=instance,
             run_config={
                 "ops": {"id_ranges_op": {"config": {"range_size": range_size, **config}}},
-                "execution": {"config": {"max_concurrent": max_concurrent}},
+                "execution": {"config": {**EXECUTION_CONFIG, "max_concurrent": max_concurrent}},
             },
         )
         assert result.success
