@@ -10,7 +10,7 @@ The catalog server runs in this process, on a free port.
 Ports: the stack follows DEVSTACK_PG_PORT / DEVSTACK_MEDUSA_PORT like `scripts/devstack`.
 Medusa runs as shipped: without the dev stack's memo of its per-request secret-key scrypt
 (DEVSTACK_SCRYPT_MEMO=0 unless set; a running Medusa with the memo is restarted), since a
-real store pays ~70 ms of CPU per admin request for it and the figures are about real stores.
+real store pays ~80 ms of CPU per admin request for it and the figures are about real stores.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 // (devstack/stack.py; the benchmarks turn it off to measure Medusa as shipped).
 //
 // Medusa checks a secret API key by deriving it with crypto.scrypt at Node's defaults on
-// every admin request: ~70 ms of CPU each, measured here against ~7 ms for the same request
+// every admin request: ~80 ms of CPU each, measured here against ~7-14 ms for the same request
 // with a session token, so on this 2-core machine it was most of the test suite's server
 // time. scrypt is a pure function of its inputs, so answering a repeated call from memory
 // changes no answer: the key's database row (and so its revocation) is still read on every

@@ -16,11 +16,10 @@ those lines go to stdout; progress goes to stderr).
 Environment: ``DEVSTACK_ROOT`` (this checkout; another stack's directory, see
 :mod:`devstack.siblings`), ``DEVSTACK_PG_PORT`` (54329), ``DEVSTACK_MEDUSA_PORT`` (9000),
 ``DEVSTACK_PG_BIN`` (see :mod:`devstack.pg_binaries`), ``DEVSTACK_PG_HOME`` (see
-:mod:`devstack.cluster`),
-``DEVSTACK_NODE_ENV`` (production, as ``medusa start``), ``MEDUSA_ADMIN_ENABLED`` (passed
-through), ``DEVSTACK_SCRYPT_MEMO`` (``1``; ``0`` runs Medusa without ``scrypt_memo.cjs``, the
-memo of its per-request secret-key hashing, as the benchmarks do). Both servers listen on
-127.0.0.1 only.
+:mod:`devstack.cluster`), ``DEVSTACK_NODE_ENV`` (production, as ``medusa start``),
+``MEDUSA_ADMIN_ENABLED`` (passed through), ``DEVSTACK_SCRYPT_MEMO`` (``1``; ``0`` runs
+Medusa without ``scrypt_memo.cjs``, the memo of its per-request secret-key hashing, as the
+benchmarks do). Both servers listen on 127.0.0.1 only.
 
 The parts: :mod:`devstack.state` (files, StackInfo), :mod:`devstack.node` (node packages),
 :mod:`devstack.cluster` / :mod:`devstack.postgres` / :mod:`devstack.pg_binaries` (PostgreSQL),
@@ -105,10 +104,12 @@ class Stack:
         """Start (or reuse) the stack; idempotent. Returns the credentials."""
         with self.files.lock():
             t0 = time.monotonic()
-            if self._healthy_running() and not self._flags_current():
+            running = self._healthy_running()
+            if running and not self._flags_current():
                 log.info("medusa runs with DEVSTACK_SCRYPT_MEMO changed since; restarting it")
                 self.medusa.stop()
-            if self._healthy_running() and node.install_current(self.files.store_dir):
+                running = False
+            if running and node.install_current(self.files.store_dir):
                 info = self._info(reused=True)
                 if key_works(self.backend_url, info.api_key) and self._setup_current():
                     self.files.write_env_file(info)

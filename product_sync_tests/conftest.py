@@ -63,12 +63,11 @@ def _worker_index() -> int:
     return int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 
 
-def _worker_stack(index: int) -> Stack:
+def _worker_stack(checkout: Stack, index: int) -> Stack:
     """The stack this test process drives. Worker 0 has the checkout's own; every further
     xdist worker a sibling stack (devstack/siblings.py) on the next ports, seeded from the
     checkout's template, so workers never reset or kill each other's store. The worker's
     environment points ``Stack()`` (and ``scripts/devstack``, dagster runs...) at it."""
-    checkout = Stack(REPO_ROOT)
     if index == 0:
         return checkout
     checkout.ensure_template()
@@ -84,7 +83,7 @@ def _worker_stack(index: int) -> Stack:
 def medusa_stack() -> Iterator[StackInfo]:
     checkout = Stack(REPO_ROOT)
     _node_or_fail(checkout)
-    stack = _worker_stack(_worker_index())
+    stack = _worker_stack(checkout, _worker_index())
     before = stack.status()
     postgres_was_running = before["postgres"]["pid"] is not None
     medusa_was_running = before["running"]

@@ -156,14 +156,14 @@ def line_up_at_creates(monkeypatch, backend_url: str) -> Callable[[], None]:
 def test_two_runs_at_once_leave_one_of_each(sync, store, empty_store, monkeypatch):
     release = line_up_at_creates(monkeypatch, empty_store.backend_url)
 
-    def run(_: int):
+    def run_then_release(_: int):
         try:
             return sync(raise_on_error=False)
         finally:
             release()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
-        runs = list(pool.map(run, range(2)))
+        runs = list(pool.map(run_then_release, range(2)))
     for run in runs:
         assert run.metadata and run.metadata["taxonomy_failed"] == 0, run.metadata
     assert_no_doubles(store)
