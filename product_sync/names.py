@@ -56,6 +56,9 @@ DEFAULT_DAGSTER_UI_URL = "http://127.0.0.1:3000"
 # `synced_products` counts as stale when its last materialization is older than this.
 STALE_AFTER_HOURS_ENV = "PRODUCT_SYNC_STALE_AFTER_HOURS"
 DEFAULT_STALE_AFTER_HOURS = 25.0
+# How often the daemon evaluates the operations sensors (crashed runs, alerts), seconds.
+SENSOR_INTERVAL_ENV = "PRODUCT_SYNC_SENSOR_INTERVAL_S"
+DEFAULT_SENSOR_INTERVAL_S = 30
 
 # Run config keys other tooling writes.
 PRODUCT_IDS_FIELD = "product_ids"

@@ -35,7 +35,9 @@ pytestmark = pytest.mark.e2e
 
 # Every source request hangs (the server's sleep is interruptible, so it stops cleanly).
 STALL = [{"kind": "slow", "seconds": 900}]
-TICK_TIMEOUT_S = 180  # sensors tick every 30 s; the daemon's first loop takes a while
+# The operations sensors tick every 5 s here (30 s as shipped): the waits are for ticks.
+SENSOR_INTERVAL_S = "5"
+TICK_TIMEOUT_S = 180  # the daemon's first loop takes a while
 RUN_TIMEOUT_S = 300
 
 
@@ -98,6 +100,7 @@ def test_a_killed_sync_is_failed_and_the_queued_sync_completes(
             "DUMMYJSON_BASE_URL": catalog.base_url,
             names.ALERT_WEBHOOK_ENV: receiver.url,
             names.DAGSTER_UI_URL_ENV: "http://dagster.test:3000",
+            names.SENSOR_INTERVAL_ENV: SENSOR_INTERVAL_S,
         }
         catalog.set_faults(STALL)
         dev = DagsterDev(env, log)

@@ -9,6 +9,7 @@ import pytest
 from product_sync import names
 from product_sync.definitions import defs
 from product_sync.defs.operations.freshness import stale_after, sync_freshness_policy
+from product_sync.defs.operations.interval import sensor_interval_s
 from product_sync_tests.operations.instance_home import write_instance_yaml
 
 
@@ -56,3 +57,22 @@ def test_the_repo_instance_monitors_runs_and_evaluates_freshness(tmp_path):
         assert instance.run_monitoring_max_resume_run_attempts == 0  # no resume locally
         assert instance.freshness_enabled
         assert isinstance(instance.run_launcher, dg.DefaultRunLauncher)
+
+
+def test_the_operations_sensors_tick_every_30_s_unless_configured():
+    sensors = {s.name: s for s in defs.sensors}
+    for name in (
+        names.CRASHED_RUN_SENSOR,
+        names.RUN_FAILURE_ALERT_SENSOR,
+        names.CHECK_FAILURE_ALERT_SENSOR,
+    ):
+        assert sensors[name].minimum_interval_seconds == 30, name
+    assert sensor_interval_s({}) == 30
+    assert sensor_interval_s({names.SENSOR_INTERVAL_ENV: " 5 "}) == 5
+
+
+@pytest.mark.parametrize("bad", ["0", "-3", "2.5", "soon"])
+def test_a_bad_sensor_interval_is_refused_clearly(bad):
+    with pytest.raises(ValueError, match=names.SENSOR_INTERVAL_ENV) as refused:
+        sensor_interval_s({names.SENSOR_INTERVAL_ENV: bad})
+    assert repr(bad) in str(refused.value)

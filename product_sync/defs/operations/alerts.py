@@ -19,6 +19,7 @@ import dagster as dg
 
 from product_sync import names
 from product_sync.core import alerts as words
+from product_sync.defs.operations.interval import SENSOR_INTERVAL_S
 from product_sync.resources.alerts import AlertConfigError, check_url, post_alert
 from product_sync.resources.http import HTTPError
 
@@ -159,7 +160,7 @@ def _label(row: Any) -> str:
 @dg.run_failure_sensor(
     name=names.RUN_FAILURE_ALERT_SENSOR,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
     description=(
         f"POSTs a message for every failed run of this code location to"
         f" {names.ALERT_WEBHOOK_ENV} (when set): job, run link, what failed, counts."
@@ -172,7 +173,7 @@ def run_failure_alert(context: dg.RunFailureSensorContext) -> dg.SkipReason:
 @dg.run_failure_sensor(
     name=names.CHECK_FAILURE_ALERT_SENSOR,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
     description=(
         f"POSTs a message to {names.ALERT_WEBHOOK_ENV} (when set) for each run in which a"
         " blocking asset check failed: which checks, their numbers and a few offenders."

@@ -22,6 +22,7 @@ import psutil
 
 from product_sync import names
 from product_sync.core.alerts import crashed_worker_text
+from product_sync.defs.operations.interval import SENSOR_INTERVAL_S
 
 # The run worker writes this engine event, with its pid as metadata, before it runs a step
 # (dagster/_grpc/impl.py and dagster/_cli/api.py, the two ways a launcher starts a worker).
@@ -106,7 +107,7 @@ def fail_if_crashed(instance: dg.DagsterInstance, run: dg.DagsterRun) -> str | N
 
 @dg.sensor(
     name=names.CRASHED_RUN_SENSOR,
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
         "Fails STARTED sync runs (tag product_sync/sync) whose run worker process is gone,"
