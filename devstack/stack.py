@@ -151,6 +151,28 @@ class Stack:
             log.info("store reset %s in %.1fs", how, time.monotonic() - t0)
             return info
 
+    def save_snapshot(self, name: str) -> bool:
+        """Keep the running store as it is under ``name`` (devstack.template); False if
+        the store stays busy."""
+        with self.files.lock():
+            pg = self._running_pg()
+            meta = self.template.meta(pg)
+            return meta is not None and self.template.save_snapshot(pg, meta, name)
+
+    def load_snapshot(self, name: str) -> bool:
+        """The store as ``save_snapshot(name)`` kept it; False (store untouched) if there
+        is none since the last re-clone, or the store stays busy."""
+        with self.files.lock():
+            pg = self._running_pg()
+            meta = self.template.meta(pg)
+            return meta is not None and self.template.load_snapshot(pg, meta, name)
+
+    def _running_pg(self) -> PostgresServer:
+        pg = self.cluster.running()
+        if pg is None or not pg.ready():
+            raise DevstackError(f"the stack at {self.root} is not running")
+        return pg
+
     def down(self, purge: bool = False) -> None:
         """Stop Medusa (SIGTERM, then SIGKILL) and PostgreSQL (pg_ctl stop -m fast)."""
         with self.files.lock():
@@ -256,9 +278,7 @@ class Stack:
         source = self.template_from
         assert source is not None
         with source.files.lock():
-            pg = source.cluster.running()
-            if pg is None or not pg.ready():
-                raise DevstackError(f"the stack at {source.root} is not running")
+            pg = source._running_pg()
             yield pg, source.template.meta(pg)
 
     def _medusa_env(self, database: str) -> dict[str, str]:

@@ -37,6 +37,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from pathlib import Path
 
 from devstack.medusa import MedusaProcess
 from devstack.node import sha256_of
@@ -56,26 +57,32 @@ SEQUENCES = "devstack.sequences"  # a table name no Medusa migration can produce
 TEMPLATE_VERSION = 2
 QUIET_TIMEOUT = 10.0
 
-_CAPTURE = f"""
-DROP SCHEMA IF EXISTS {BASELINE} CASCADE;
-CREATE SCHEMA {BASELINE};
+
+def _capture_sql(schema: str) -> str:
+    """Copy every non-empty table of the store, and each sequence's position, into `schema`."""
+    return f"""
+DROP SCHEMA IF EXISTS {schema} CASCADE;
+CREATE SCHEMA {schema};
 DO $$
 DECLARE t record; has_rows boolean;
 BEGIN
   FOR t IN SELECT tablename FROM pg_tables WHERE schemaname = 'public' LOOP
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM public.%I)', t.tablename) INTO has_rows;
     IF has_rows THEN
-      EXECUTE format('CREATE TABLE {BASELINE}.%I AS TABLE public.%I', t.tablename, t.tablename);
+      EXECUTE format('CREATE TABLE {schema}.%I AS TABLE public.%I', t.tablename, t.tablename);
     END IF;
   END LOOP;
 END $$;
-CREATE TABLE {BASELINE}.{quote_ident(SEQUENCES)} AS
+CREATE TABLE {schema}.{quote_ident(SEQUENCES)} AS
   SELECT sequencename AS name, coalesce(last_value, start_value) AS value,
          last_value IS NOT NULL AS called
   FROM pg_sequences WHERE schemaname = 'public';
 """
 
-_RESTORE = f"""
+
+def _restore_sql(schema: str) -> str:
+    """Empty every table of the store and copy `schema`'s tables and sequences back."""
+    return f"""
 SET lock_timeout = '5s';
 SET session_replication_role = replica;
 DO $$
@@ -84,18 +91,28 @@ BEGIN
   EXECUTE (SELECT 'TRUNCATE ' || string_agg(format('public.%I', tablename), ', ')
            FROM pg_tables WHERE schemaname = 'public');
   FOR t IN SELECT tablename FROM pg_tables
-           WHERE schemaname = '{BASELINE}' AND tablename <> {quote_literal(SEQUENCES)} LOOP
+           WHERE schemaname = '{schema}' AND tablename <> {quote_literal(SEQUENCES)} LOOP
     SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) INTO cols
       FROM pg_attribute
-      WHERE attrelid = format('{BASELINE}.%I', t.tablename)::regclass
+      WHERE attrelid = format('{schema}.%I', t.tablename)::regclass
         AND attnum > 0 AND NOT attisdropped;
-    EXECUTE format('INSERT INTO public.%I (%s) SELECT %s FROM {BASELINE}.%I',
+    EXECUTE format('INSERT INTO public.%I (%s) SELECT %s FROM {schema}.%I',
                    t.tablename, cols, cols, t.tablename);
   END LOOP;
   PERFORM setval(format('public.%I', s.name), s.value, s.called)
-    FROM {BASELINE}.{quote_ident(SEQUENCES)} s;
+    FROM {schema}.{quote_ident(SEQUENCES)} s;
 END $$;
 """
+
+
+def _snapshot_schema(name: str) -> str:
+    if (
+        not name
+        or len(name) > 40
+        or not set(name) <= set(string.ascii_lowercase + string.digits + "_")
+    ):
+        raise ValueError(f"a snapshot name is 1-40 of [a-z0-9_], got {name!r}")
+    return f"devstack_snapshot_{name}"
 
 
 # A context manager factory: while entered, yields another stack's running cluster and its
@@ -173,7 +190,7 @@ class Template:
             self.files.pid_file.unlink(missing_ok=True)
         meta["fingerprint"] = self.fingerprint()
         meta["created_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        pg.psql(_CAPTURE, database=BUILD_DB)
+        pg.psql(_capture_sql(BASELINE), database=BUILD_DB)
         pg.psql(f"COMMENT ON SCHEMA {BASELINE} IS {quote_literal(meta['fingerprint'])}", BUILD_DB)
         self._install(pg, meta)
         log.info("template %s built in %.1fs", TEMPLATE_DB, time.monotonic() - t0)
@@ -243,13 +260,61 @@ class Template:
             log.warning("the store database stays busy; re-cloning it instead")
             return False
         try:
-            pg.psql(_RESTORE, STORE_DB)
+            pg.psql(_restore_sql(BASELINE), STORE_DB)
         except PostgresError as exc:
             log.warning("restoring the store in place failed (%s); re-cloning it", exc)
             return False
         self.record_credentials(meta)
         log.info("store database %s restored in place in %.2fs", STORE_DB, time.monotonic() - t0)
         return True
+
+    # -- named snapshots of the store (tests: a synced store to come back to) ----------
+
+    def save_snapshot(self, pg: PostgresServer, meta: dict, name: str) -> bool:
+        """Keep the store as it is now (its tables, sequences and uploaded files) under
+        ``name``; False if the store stays busy. Snapshots live in the store DB beside the
+        baseline, so a restore in place keeps them and a re-clone drops them."""
+        schema = _snapshot_schema(name)
+        if not self._wait_quiet(pg):
+            return False
+        pg.psql(
+            _capture_sql(schema)
+            + f"COMMENT ON SCHEMA {schema} IS {quote_literal(meta['fingerprint'])};",
+            STORE_DB,
+        )
+        files = self._snapshot_files(name)
+        shutil.rmtree(files, ignore_errors=True)
+        static = self.files.store_dir / "static"
+        if static.is_dir():
+            shutil.copytree(static, files, symlinks=True)
+        else:
+            files.mkdir(parents=True)
+        log.info("store saved as snapshot %s", name)
+        return True
+
+    def load_snapshot(self, pg: PostgresServer, meta: dict, name: str) -> bool:
+        """Put the store back as ``save_snapshot`` kept it, under the running Medusa (safe
+        for the reason a restore in place is); False if there is no such snapshot of this
+        template, or the store stays busy."""
+        schema = _snapshot_schema(name)
+        files = self._snapshot_files(name)
+        kept = pg.psql(
+            f"SELECT obj_description(oid, 'pg_namespace') FROM pg_namespace "
+            f"WHERE nspname = {quote_literal(schema)}",
+            STORE_DB,
+        )
+        if kept != meta.get("fingerprint") or not files.is_dir():
+            return False
+        if not self._wait_quiet(pg):
+            return False
+        pg.psql(_restore_sql(schema), STORE_DB)
+        self.clear_uploads()
+        shutil.copytree(files, self.files.store_dir / "static", symlinks=True, dirs_exist_ok=True)
+        log.info("store loaded from snapshot %s", name)
+        return True
+
+    def _snapshot_files(self, name: str) -> Path:
+        return self.files.state_dir / "snapshots" / _snapshot_schema(name)
 
     def _wait_quiet(self, pg: PostgresServer, timeout: float = QUIET_TIMEOUT) -> bool:
         """No other session runs a query or holds a transaction open on the store DB."""

@@ -235,11 +235,15 @@ def test_reset_with_restart_recreates_the_store_under_a_fresh_medusa(
     stack = Stack()
     before = stack.info()
     _create_product(before)
+    assert stack.save_snapshot("before_restart")
 
     info = stack.reset(restart=True)
 
     assert info.medusa_pid not in (0, before.medusa_pid)
     assert info.api_key == medusa_stack.api_key
+    assert product_count(info) == 0
+    # The store DB was cloned anew: the snapshots kept in it went with it.
+    assert not stack.load_snapshot("before_restart")
     assert product_count(info) == 0
 
 
@@ -302,3 +306,38 @@ def test_uploaded_file_is_served_from_backend_url(empty_store: StackInfo) -> Non
 
     Stack().reset()  # uploads belong to the store and go with it
     assert session().get(url, timeout=30).status_code == 404
+
+
+def test_a_snapshot_brings_back_the_store_and_its_files_after_resets(
+    empty_store: StackInfo,
+) -> None:
+    stack = Stack()
+    product = _create_product(empty_store)
+    upload = session().post(
+        f"{empty_store.backend_url}/admin/uploads",
+        files={"files": ("kept.txt", b"kept with the snapshot", "text/plain")},
+        auth=empty_store.auth,
+        timeout=30,
+    )
+    assert upload.status_code == 200, upload.text
+    url = upload.json()["files"][0]["url"]
+    assert stack.save_snapshot("one_product")
+    display_id = _next_display_id(stack)
+
+    info = stack.reset()
+    assert product_count(info) == 0
+    assert session().get(url, timeout=30).status_code == 404
+    _create_product(info)  # a different store by now
+    assert not stack.load_snapshot("never_saved")
+    assert product_count(info) == 1
+
+    assert stack.load_snapshot("one_product")
+    (back,) = get(info, "/admin/products", fields="id,title").json()["products"]
+    assert back == {"id": product["id"], "title": product["title"]}
+    assert session().get(url, timeout=30).content == b"kept with the snapshot"
+    assert _next_display_id(stack) == display_id  # sequences as they were when saved
+    stack.reset()
+    assert stack.load_snapshot("one_product")  # resets in place keep the snapshots
+    assert product_count(info) == 1
+    with pytest.raises(ValueError, match="snapshot name"):
+        stack.save_snapshot("Not-A-Name")
