@@ -3,6 +3,9 @@ server in-process, and a way to run the real assets and checks against both."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -11,13 +14,16 @@ from typing import Any
 
 import dagster as dg
 import pytest
+import requests
 
+from devstack.catalog.process import PORT as CATALOG_PORT
 from devstack.catalog.server import CatalogServer
-from devstack.stack import StackInfo
+from devstack.stack import Stack, StackInfo
 from product_sync.defs.catalog_sync import assets, checks, storefront_checks
 from product_sync.defs.catalog_sync.settings import SyncSettings
 from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
+from product_sync_tests.conftest import _worker_index
 from product_sync_tests.judges.store_reader import Difference, StoreReader, our_source_id
 
 pytestmark = pytest.mark.e2e
@@ -108,9 +114,28 @@ def step_failure(result: dg.ExecuteInProcessResult) -> str:
     return "\n".join(texts)
 
 
+def _catalog_port() -> int:
+    """The same port for every test of a worker, so the catalog's image URLs (and with
+    them a cold sync's store, see `Sync.cold`) are the same from test to test."""
+    return CATALOG_PORT + 50 + _worker_index()
+
+
+@contextlib.contextmanager
+def serve_catalog(count: int = 194) -> Iterator[CatalogServer]:
+    """The catalog server (seed 42) on this worker's port when it is free."""
+    try:
+        server = CatalogServer(seed=42, count=count, port=_catalog_port()).start()
+    except OSError:  # taken (another session's worker): any port, and no snapshot reuse
+        server = CatalogServer(seed=42, count=count).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def catalog() -> Iterator[CatalogServer]:
-    with CatalogServer(seed=42, count=194) as server:
+    with serve_catalog() as server:
         yield server
 
 
@@ -130,11 +155,22 @@ def judge(store: Store, catalog: CatalogServer):
     return compare
 
 
-@pytest.fixture
-def sync(empty_store: StackInfo, catalog: CatalogServer):
-    """Run the real sync (all four assets and the checks) in-process, like the job does."""
+# The cold syncs this worker ran (`Sync.cold`), by what they read: catalog and settings.
+_COLD_RUNS: dict[str, SyncRun] = {}
 
-    def run(
+
+@pytest.fixture
+def sync(empty_store: StackInfo, catalog: CatalogServer) -> Sync:
+    """Run the real sync (all four assets and the checks) in-process, like the job does."""
+    return Sync(empty_store, catalog)
+
+
+class Sync:
+    def __init__(self, info: StackInfo, catalog: CatalogServer):
+        self.info, self.catalog = info, catalog
+
+    def __call__(
+        self,
         *,
         product_ids: list[int] | None = None,
         dry_run: bool = False,
@@ -147,6 +183,7 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
     ) -> SyncRun:
         """`settings`: fields of `SyncSettings` or of `MedusaResource`; `instance`: the
         Dagster instance to run in (default: a new ephemeral one per run)."""
+        empty_store, catalog = self.info, self.catalog
         switches = {k: settings.pop(k) for k in list(settings) if k in SyncSettings.model_fields}
         resources = {
             "sync_settings": SyncSettings(**switches),
@@ -189,7 +226,39 @@ def sync(empty_store: StackInfo, catalog: CatalogServer):
         }
         return SyncRun(result, metadata, checks, check_metadata)
 
-    return run
+    def cold(self, **settings: Any) -> SyncRun:
+        """The default sync of this catalog into the empty store, as a test's first write.
+
+        The first such run in this worker (for this catalog's content and `settings`) is
+        real, and the store it made is kept as a devstack snapshot (tables and uploaded
+        files); a later test asking for the same gets that store back and the same run's
+        record, instead of paying for the cold sync again. What it then judges is a store
+        the real sync made in this session, from the same source."""
+        assert self._store_is_empty(), "Sync.cold() must be the test's first write"
+        served = requests.get(f"{self.catalog.base_url}/products", params={"limit": 0}, timeout=30)
+        served.raise_for_status()
+        what = json.dumps({"source": served.json(), "settings": settings}, sort_keys=True)
+        key = hashlib.sha256(what.encode()).hexdigest()[:32]
+        stack = Stack()
+        if key in _COLD_RUNS and stack.load_snapshot(key):
+            return _COLD_RUNS[key]
+        run = self(**settings)
+        if run.result.success and stack.save_snapshot(key):
+            _COLD_RUNS[key] = run
+        return run
+
+    def _store_is_empty(self) -> bool:
+        for path in ("/admin/products", "/admin/product-categories"):
+            response = requests.get(
+                self.info.backend_url + path,
+                params={"limit": 1, "fields": "id"},
+                auth=(self.info.api_key, ""),
+                timeout=30,
+            )
+            response.raise_for_status()
+            if response.json()["count"]:
+                return False
+        return True
 
 
 def _assets_and_checks() -> list:

@@ -69,7 +69,7 @@ def test_a_dry_run_on_an_empty_store_writes_nothing_anywhere(sync, store, judge)
 
 
 def test_a_dry_run_of_pending_changes_applies_none_of_them(sync, store, catalog, judge):
-    assert sync().metadata["created"] == 194
+    assert sync.cold().metadata["created"] == 194
     catalog.mutate("price", ids=[1, 2, 3, 4, 5])
     catalog.mutate("stock", ids=[6, 7], value=987)
     catalog.mutate("move_category", ids=[8], value="brand-new-category")

@@ -11,6 +11,7 @@ import requests
 
 from devstack.catalog import catalog as catalog_module
 from devstack.catalog.server import CatalogServer
+from product_sync_tests.e2e.conftest import serve_catalog
 
 pytestmark = pytest.mark.e2e
 
@@ -25,7 +26,7 @@ DELETE = {"$delete": True}
 
 @pytest.fixture
 def catalog() -> Iterator[CatalogServer]:
-    with CatalogServer(seed=42, count=COUNT) as server:
+    with serve_catalog(COUNT) as server:
         yield server
 
 
@@ -35,7 +36,7 @@ def source(catalog) -> dict[int, dict]:
 
 
 def test_price_to_zero_and_back(sync, store, catalog, judge):
-    sync()
+    sync.cold()
     (change,) = catalog.mutate("price", ids=[3], value=0)["changes"]
     assert change["old"] > 0
 
@@ -54,7 +55,7 @@ def test_price_to_zero_and_back(sync, store, catalog, judge):
 
 
 def test_stock_to_zero(sync, store, catalog, judge):
-    sync()
+    sync.cold()
     in_stock = next(k for k, p in sorted(source(catalog).items()) if p["stock"] >= 10)
     assert source(catalog)[in_stock]["availabilityStatus"] == "In Stock"
     catalog.mutate("stock", ids=[in_stock], value=0)  # the catalog says "Out of Stock" too
@@ -73,7 +74,7 @@ def test_stock_to_zero(sync, store, catalog, judge):
 
 
 def test_archive_guardrail_at_its_boundary_then_unarchive(sync, store, catalog, judge):
-    sync()
+    sync.cold()
     # Just over: 5 of 20 (25 %) would go. Nothing is archived, and the run says why.
     catalog.mutate("remove", ids=[1, 2, 3, 4, 5])
     over = sync()
@@ -111,7 +112,7 @@ def test_archive_guardrail_at_its_boundary_then_unarchive(sync, store, catalog, 
 def test_category_renamed_and_a_move_into_a_brand_new_category(
     sync, store, catalog, judge, monkeypatch
 ):
-    sync()
+    sync.cold()
     before = store.ours(FIELDS)
     slug = before[6]["categories"][0]["handle"]
     category_id = before[6]["categories"][0]["id"]
@@ -140,7 +141,7 @@ def test_category_renamed_and_a_move_into_a_brand_new_category(
 
 
 def test_image_urls_change_and_images_go_away(sync, store, catalog, judge):
-    sync()
+    sync.cold()
     several = [k for k, p in sorted(source(catalog).items()) if len(p["images"]) >= 2]
     moved, fewer, none = several[:3]
     (change,) = catalog.mutate("images", ids=[moved], mode="urls")["changes"]

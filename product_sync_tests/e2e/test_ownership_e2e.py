@@ -36,7 +36,7 @@ def edit(store, product, body):
 def test_a_product_the_merchant_drafted_stays_drafted(sync, store, catalog, empty_store):
     """The contract, under the default settings: drafted in the admin, still draft after
     the next sync, which still writes the product's other changes."""
-    assert all(sync().checks.values())
+    assert all(sync.cold().checks.values())
     product = store.ours(FIELDS)[5]
     shop = Storefront.of(empty_store)
     assert shop.product(product["handle"]) is not None
@@ -68,7 +68,7 @@ def test_a_product_the_merchant_drafted_stays_drafted(sync, store, catalog, empt
 
 
 def test_the_sync_still_archives_and_restores_its_own_products(sync, store, catalog):
-    sync()
+    sync.cold()
     record = source_record(catalog, 7)
     catalog.mutate("remove", ids=[7])
     archived = sync()
@@ -87,7 +87,7 @@ def test_the_sync_still_archives_and_restores_its_own_products(sync, store, cata
 
 
 def test_a_title_the_source_owns_is_put_back_and_reported(sync, store, catalog):
-    sync()
+    sync.cold()
     product = store.ours(FIELDS)[3]
     source_title = source_record(catalog, 3)["title"]
     edit(store, product, {"title": "Fixed By The Merchant"})
@@ -109,7 +109,7 @@ def test_a_title_the_source_owns_is_put_back_and_reported(sync, store, catalog):
 
 def test_a_create_only_title_is_kept_and_reported(sync, store, catalog):
     owned = {"ownership": {"title": "create_only"}}
-    sync(**owned)
+    sync.cold(**owned)
     before = store.ours(FIELDS)
     edit(store, before[3], {"title": "Fixed By The Merchant"})
     catalog.mutate("title", ids=[4])  # a later source title is not written either
@@ -138,7 +138,7 @@ def test_a_create_only_title_is_kept_and_reported(sync, store, catalog):
 
 def test_an_ignored_field_is_never_written(sync, store, catalog, empty_store):
     owned = {"ownership": {"description": "ignore", "metadata": "ignore", "stock": "ignore"}}
-    run = sync(**owned)
+    run = sync.cold(**owned)
     assert run.metadata["created"] == 194 and all(run.checks.values()), run.checks
     ours = store.ours(FIELDS)
     assert all(not p["description"] for p in ours.values())
@@ -159,7 +159,7 @@ def test_an_ignored_field_is_never_written(sync, store, catalog, empty_store):
 
 def test_a_create_only_stock_level_is_the_merchants_after_create(sync, store, catalog):
     owned = {"ownership": {"stock": "create_only"}}
-    assert sync(**owned).metadata["stock_updated"] == 194
+    assert sync.cold(**owned).metadata["stock_updated"] == 194
     location = store.get("/admin/stock-locations", name="DummyJSON Warehouse")["stock_locations"][0]
     item = store.get(
         "/admin/inventory-items", sku=store.ours(FIELDS)[2]["variants"][0]["sku"], fields="id"

@@ -33,7 +33,7 @@ def stock_in_store(store) -> dict[int, tuple[str, int | None]]:
 
 
 def test_stock_of_new_and_existing_products_follows_the_source(sync, store, catalog, judge):
-    first = sync()
+    first = sync.cold()
     assert first.metadata["created"] == 194 and first.metadata["stock_updated"] == 194
     assert judge() == []
     held = stock_in_store(store)

@@ -141,7 +141,7 @@ def synced(sync, judge, **settings: Any):
 def test_every_synced_product_is_on_the_storefront_once_at_its_price(
     sync, judge, catalog, storefront
 ):
-    synced(sync, judge)
+    synced(sync.cold, judge)
     want = expected_listing(source_records(catalog))
 
     by_sku = storefront_by_sku(storefront)
@@ -156,7 +156,7 @@ def test_every_synced_product_is_on_the_storefront_once_at_its_price(
 def test_shoppers_buy_products_and_the_stock_at_the_location_goes_down(
     sync, judge, catalog, storefront, store, empty_store
 ):
-    synced(sync, judge)
+    synced(sync.cold, judge)
     records = source_records(catalog)
     by_sku = storefront_by_sku(storefront)
     in_stock = [r for _, r in sorted(records.items()) if r["stock"] >= 3]
@@ -198,7 +198,7 @@ def test_shoppers_buy_products_and_the_stock_at_the_location_goes_down(
 def test_stock_zero_is_refused_at_add_to_cart_unless_backorders_are_allowed(
     sync, judge, catalog, storefront, store
 ):
-    synced(sync, judge)
+    synced(sync.cold, judge)
     records = source_records(catalog)
     sold_out = [r for _, r in sorted(records.items()) if r["stock"] == 0]
     assert sold_out, "the catalog has no product out of stock"
@@ -228,7 +228,7 @@ def test_stock_zero_is_refused_at_add_to_cart_unless_backorders_are_allowed(
 
 
 def test_upstream_price_change_and_removal_reach_the_storefront(sync, judge, catalog, storefront):
-    synced(sync, judge)
+    synced(sync.cold, judge)
     records = source_records(catalog)
     in_stock = [r for _, r in sorted(records.items()) if r["stock"] >= 2]
     repriced, removed = in_stock[0], in_stock[1]
@@ -270,7 +270,7 @@ def test_products_synced_without_a_shipping_profile_are_mended_once_and_then_sel
 ):
     """As an earlier version of the sync left them: no shipping profile, and a content
     hash computed without one. No cart holding one can be completed."""
-    synced(sync, judge)
+    synced(sync.cold, judge)
     records = source_records(catalog)
     in_stock = [r for _, r in sorted(records.items()) if r["stock"] >= 1][:3]
     ours = store.ours("id,external_id,shipping_profile.id")
@@ -326,7 +326,7 @@ def source_skus_by(records: dict[int, dict[str, Any]], key: str) -> dict[str, se
 def test_discounted_products_sell_at_the_sale_price_with_the_base_price_struck_through(
     sync, judge, catalog, storefront
 ):
-    run = synced(sync, judge)
+    run = synced(sync.cold, judge)
     records = source_records(catalog)
     on_sale = [r for _, r in sorted(records.items()) if expected_price(r).calculated < r["price"]]
     assert len(on_sale) > len(records) / 2, "the catalog should discount most products"
@@ -352,7 +352,7 @@ def test_discounted_products_sell_at_the_sale_price_with_the_base_price_struck_t
 def test_tags_and_brand_collections_are_browsable_on_the_storefront(
     sync, judge, catalog, storefront
 ):
-    run = synced(sync, judge)
+    run = synced(sync.cold, judge)
     records = source_records(catalog)
     by_tag, by_brand = source_skus_by(records, "tags"), source_skus_by(records, "brand")
     assert run.metadata["tags_created"] == len(by_tag), run.metadata
@@ -379,7 +379,7 @@ def test_tags_and_brand_collections_are_browsable_on_the_storefront(
 
 
 def test_a_discount_removed_upstream_brings_back_the_base_price(sync, judge, catalog, storefront):
-    synced(sync, judge)
+    synced(sync.cold, judge)
     records = source_records(catalog)
     record = next(
         r
@@ -407,7 +407,7 @@ def test_a_discount_removed_upstream_brings_back_the_base_price(sync, judge, cat
 def test_a_brand_change_upstream_moves_the_product_to_the_new_collection(
     sync, judge, catalog, storefront
 ):
-    synced(sync, judge)
+    synced(sync.cold, judge)
     records = source_records(catalog)
     branded = [r for _, r in sorted(records.items()) if r.get("brand")]
     mover, renamed, dropped = branded[0], branded[1], branded[2]
@@ -432,7 +432,7 @@ def test_a_brand_change_upstream_moves_the_product_to_the_new_collection(
 
 
 def test_storefront_ready_says_what_stops_a_purchase(sync, judge, catalog, storefront, store):
-    run = synced(sync, judge)
+    run = synced(sync.cold, judge)
     assert run.check_metadata["storefront_ready"]["problems"] == 0
     records = source_records(catalog)
     record = next(r for _, r in sorted(records.items()) if r["stock"] >= 1)

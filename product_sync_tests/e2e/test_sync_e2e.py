@@ -45,7 +45,7 @@ def test_cold_sync_then_no_op(sync, store, catalog, judge):
 
 
 def test_changes_upstream_make_exactly_those_writes(sync, store, catalog, judge):
-    sync()
+    sync.cold()
     before = store.ours(PRODUCT_FIELDS)
     priced = catalog.mutate("price", ids=[3, 4, 5])
     catalog.mutate(
@@ -121,7 +121,7 @@ def test_bad_records_are_quarantined_and_the_rest_synced(sync, store, catalog, j
 
 
 def test_targeted_sync_touches_only_the_given_ids(sync, store, catalog, judge):
-    sync()
+    sync.cold()
     catalog.mutate("price", ids=[1, 2])
     run = sync(product_ids=[1])
     assert run.metadata["updated"] == 1 and run.metadata["unchanged"] == 0

@@ -68,7 +68,7 @@ def assert_no_doubles(store) -> None:
 
 
 def test_products_carry_their_source_tags_and_brand_in_the_admin(sync, catalog, store):
-    run = sync()
+    run = sync.cold()
     assert run.result.success and all(run.checks.values()), run.checks
     records = source_records(catalog)
     ours = store.ours("id,external_id,collection.handle,collection.title,tags.value")
@@ -186,7 +186,7 @@ def test_two_runs_at_once_leave_one_of_each(sync, store, empty_store, monkeypatc
 def test_with_discounts_off_the_sale_prices_go_and_the_base_price_shows(
     sync, catalog, store, empty_store
 ):
-    assert sync().metadata["sale_prices_written"] > 0
+    assert sync.cold().metadata["sale_prices_written"] > 0
     off = sync(apply_discounts=False)
     assert off.writes == 0 and off.metadata["sale_prices_removed"] > 0, off.metadata
     (price_list,) = our_price_lists(store)
