@@ -12,7 +12,8 @@ Modes:
   `product_sync_tests/e2e/conftest.py` (checks are left out: they are not the sync).
 - `naive`: the seed-faithful baseline (`benchmarks.naive`).
 - `direct`: the Medusa-direct floor (`benchmarks.direct`): only the batch POSTs are timed.
-- `partition`: one partition of the scale-out job (`product_sync.defs.scale_out`).
+- `job`: the daily run itself: `sync_job` from the code location, asset checks included,
+  timed from RUN_START to RUN_SUCCESS (issue 14's whole-run target).
 - `partitioned`: the whole scale-out job on the multiprocess executor.
 """
 
@@ -183,6 +184,59 @@ def run_ours(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def run_job(spec: dict[str, Any]) -> dict[str, Any]:
+    """`sync_job` as the schedule runs it (the code location's resources, from the
+    environment, and every check of its assets), timed from RUN_START to RUN_SUCCESS."""
+    counter = RequestCounter()
+    counter.install()
+    os.environ["DUMMYJSON_BASE_URL"] = spec["source_url"]
+    os.environ["MEDUSA_BACKEND_URL"] = spec["backend_url"]
+    import dagster as dg
+
+    from product_sync import names
+    from product_sync.definitions import defs
+
+    job = defs.resolve_job_def(names.SYNC_JOB)
+    rss_ready = rss_mb()
+    instance = dg.DagsterInstance.ephemeral()
+    began = time.perf_counter()
+    result = job.execute_in_process(instance=instance)
+    run_s = time.perf_counter() - began
+    if not result.success:
+        raise RuntimeError("sync_job failed")
+    marks: dict[str, float] = {}
+    checks: dict[str, bool] = {}
+    metadata: dict[str, Any] = {}
+    for entry in instance.all_logs(result.run_id):
+        event = entry.dagster_event
+        if event is None:
+            continue
+        kind = event.event_type
+        if kind in (dg.DagsterEventType.RUN_START, dg.DagsterEventType.RUN_SUCCESS):
+            marks[kind.name] = entry.timestamp
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            checks[evaluation.check_name] = evaluation.passed
+        elif kind == dg.DagsterEventType.ASSET_MATERIALIZATION and (
+            event.step_key == names.SYNC_ASSET
+        ):
+            metadata = {
+                k: v.value
+                for k, v in event.materialization.metadata.items()
+                if isinstance(v.value, int | float | bool)
+            }
+    return {
+        "metadata": metadata,
+        "assets_s": round(marks["RUN_SUCCESS"] - marks["RUN_START"], 3),
+        "run_s": round(run_s, 3),
+        "checks": checks,
+        "requests": counter.total,
+        "requests_by": dict(counter.by_kind),
+        "writes": metadata["created"] + metadata["updated"] + metadata["archived"],
+        "rss_ready_mb": round(rss_ready, 1),
+    }
+
+
 def run_naive(spec: dict[str, Any]) -> dict[str, Any]:
     from benchmarks.naive import SeedFaithfulSync
 
@@ -218,6 +272,7 @@ def run_partitioned(spec: dict[str, Any]) -> dict[str, Any]:
 
 MODES = {
     "ours": run_ours,
+    "job": run_job,
     "naive": run_naive,
     "direct": run_direct,
     "partitioned": run_partitioned,

@@ -36,7 +36,7 @@ class Scenario:
         last = self.runs[-1]
         return {
             "ranges_s": self.median("ranges_s"),
-            "range_peak_rss_mb": max(r["grandchildren_peak_rss_mb"] for r in self.runs),
+            "range_peak_rss_mb": max(r["range_peak_rss_mb"] for r in self.runs),
             "by_range": last.get("by_range", []),
             "handle_replans": last["metadata"].get("handle_replans"),
         }
@@ -172,10 +172,100 @@ def targets(
                 "≤ 1.25",
                 got is not None and got <= 1.25,
             )
+    rows += scale_targets(scenarios, batch_size)
     got = ratios.get("seed_faithful_vs_ours_cold")
     target("seed-faithful / ours, cold", got, "≥ 3", got is not None and got >= 3)
     got = ratios.get("seed_faithful_vs_ours_noop")
     target("seed-faithful / ours, no-op", got, "≥ 20", got is not None and got >= 20)
+    return rows
+
+
+# Issue 14: the cost per product at 100k against 10k, and the whole daily run at 194.
+LINEAR = 1.5
+MAX_RSS_MB = 200
+SCALE_MODES = {"one process": "{}-100k", "ranges": "partitioned-{}-100k"}
+
+
+def scale_targets(scenarios: dict[str, Scenario], batch_size: int) -> list[dict[str, Any]]:
+    """The daily-cost targets: each 100k figure in whichever mode ran it (one process or
+    ranges), with the per-product cost against the 10k run of the same bench."""
+    rows: list[dict[str, Any]] = []
+
+    def target(what: str, got: Any, goal: str, met: bool | None) -> None:
+        rows.append({"target": what, "goal": goal, "value": got, "met": met})
+
+    def per_product(name: str) -> float | None:
+        scenario = scenarios.get(name)
+        seconds = scenario.median("assets_s") if scenario else None
+        return seconds / scenario.products if scenario and seconds else None
+
+    job_noop, job_cold = scenarios.get("job-noop-194"), scenarios.get("job-cold-194")
+    if job_noop and job_noop.runs:
+        seconds = job_noop.median("assets_s")
+        writes = [r["writes"] for r in job_noop.runs]
+        green = all(all(r["checks"].values()) for r in job_noop.runs)
+        target(
+            "194 whole run, no-op (sync_job, checks included)",
+            f"{seconds} s, writes {writes}, checks {'passed' if green else 'FAILED'}",
+            "≤ 2 s, 0 writes",
+            seconds is not None and seconds <= 2 and not any(writes) and green,
+        )
+    direct = _median(scenarios, f"medusa-direct-194 batch {batch_size}")
+    if job_cold and job_cold.runs and direct:
+        categories = statistics.median(
+            r["medusa"].get("by_route", {}).get("POST /admin/product-categories", [0, 0.0])[1]
+            for r in job_cold.runs
+        )
+        seconds = job_cold.median("assets_s")
+        goal = round(1.25 * direct + categories, 3)
+        target(
+            "194 whole run, cold",
+            f"{seconds} s (Medusa-direct {direct} s, category creates {categories:.3f} s)",
+            f"≤ 1.25 × Medusa-direct + category creates = {goal} s",
+            seconds is not None and seconds <= goal,
+        )
+    cold = scenarios.get("partitioned-cold-100k")
+    yardstick = [s for name, s in scenarios.items() if name.startswith("medusa-direct-10k")]
+    if cold and cold.runs and yardstick:
+        ours, floor = cold.to_json()["products_per_s"], yardstick[0].to_json()["products_per_s"]
+        got = round(ours / floor, 2) if ours and floor else None
+        target(
+            "100k cold (ranges), products/s against Medusa-direct's",
+            f"{got} ({ours} / {floor} products/s)",
+            "≥ 0.9",
+            got is not None and got >= 0.9,
+        )
+    for mode, pattern in SCALE_MODES.items():
+        for kind, small, limit, writes_wanted in (
+            ("noop", "noop-10k", 60, 0),
+            ("1pct", "changed-1pct-10k", 90, None),
+        ):
+            scenario = scenarios.get(pattern.format(kind))
+            if not scenario or not scenario.runs:
+                continue
+            seconds = scenario.median("assets_s")
+            writes = [r["writes"] for r in scenario.runs]
+            wanted = scenario.products // 100 if writes_wanted is None else writes_wanted
+            rss = scenario.to_json()["peak_rss_mb"]
+            if scenario.kind == "scale-out":
+                rss = max(r["range_peak_rss_mb"] for r in scenario.runs)
+            target(
+                f"100k {kind} ({mode})",
+                f"{seconds} s, writes {writes}, peak RSS per process {rss} MB",
+                f"≤ {limit} s, writes = {wanted}, ≤ {MAX_RSS_MB} MB",
+                seconds is not None
+                and seconds <= limit
+                and all(w == wanted for w in writes)
+                and rss <= MAX_RSS_MB,
+            )
+            big, base = per_product(scenario.name), per_product(small)
+            growth = round(big / base, 2) if big and base else None
+            target(
+                f"linear: {kind} per product, 100k ({mode}) / 10k",
+                growth,
+                f"≤ {LINEAR}",
+                growth is not None and growth <= LINEAR,
+            )
     return rows
 
 
