@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from product_sync.core.catalog import SourceCatalog
-from product_sync.core.links import ProductLinks
 from product_sync.core.mapping import external_id
 from product_sync.core.ownership import CREATE_ONLY, IGNORE, OwnershipPolicy
 from product_sync.core.planning import ProductIndex, SyncPlan
@@ -29,7 +28,14 @@ from product_sync.sync.report import SyncReport
 from product_sync.sync.review import preview_stock, sale_state, stock_rows
 from product_sync.sync.sale_prices import read_sale_prices_ahead, sync_sale_prices
 from product_sync.sync.scope import SyncScope, read_index, read_source
-from product_sync.sync.stock import read_stock_ahead, stock_items, sync_stock
+from product_sync.sync.shared_reads import SharedReads
+from product_sync.sync.stock import (
+    StockAhead,
+    ahead_items,
+    read_stock_ahead,
+    stock_items,
+    sync_stock,
+)
 from product_sync.sync.taxonomy import Ahead, prepare_taxonomy, record_taxonomy
 from product_sync.sync.writing import write_plan
 
@@ -92,9 +98,11 @@ def sync_products(
     warn: Warn = lambda _: None,
     journal: RunJournal | None = None,
     gate: Gate | None = None,
+    shared: SharedReads | None = None,
 ) -> SyncOutcome:
     """Make the store match `catalog` (the steps after the reads). `journal` records what
-    a writing run changes; `gate` may stop the run before its first product write."""
+    a writing run changes; `gate` may stop the run before its first product write;
+    `shared`: the store-wide listings a scaled-out run read once for all its ranges."""
     started = time.time()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
     scope = scope or SyncScope()
@@ -103,7 +111,13 @@ def sync_products(
     taxonomy_ahead = Ahead(
         prepare_taxonomy, catalog, medusa, dry_run=options.dry_run, policy=options.ownership
     )
-    sale_ahead = Ahead(read_sale_prices_ahead, medusa, options.ownership)
+    variants = {p.variant_id for p in index.products.values() if p.variant_id}
+    sale_read = shared.sale_for(variants) if shared else None
+    sale_ahead = (
+        Ahead(lambda: sale_read)
+        if sale_read is not None
+        else Ahead(read_sale_prices_ahead, medusa, options.ownership)
+    )
     if gate is not None:
         gate.check_sale_prices(sale_state(sale_ahead.result(), index))
     if categories.pending and not options.dry_run:
@@ -116,7 +130,14 @@ def sync_products(
         # The stock location and the index's levels do not depend on the product writes:
         # read them while the products are planned and written.
         # A dry run reads them too, to show the levels it would set.
-        ahead = read_stock_ahead(catalog, index, medusa, background) if stock_owned else None
+        ahead = None
+        if stock_owned:
+            stock_read = shared.stock_for(ahead_items(catalog, index)) if shared else None
+            ahead = (
+                _done(stock_read)
+                if stock_read is not None
+                else read_stock_ahead(catalog, index, medusa, background)
+            )
         sales_channel_id = medusa.default_sales_channel_id()
         images = _images(catalog, index, dummyjson, medusa, options, warn)
         shipping_profile_id = medusa.shipping_profile_id(options.shipping_profile)
@@ -232,18 +253,18 @@ def sync_scope(
     medusa: MedusaResource,
     options: SyncOptions,
     *,
-    links: ProductLinks | None = None,
+    shared: SharedReads | None = None,
     warn: Warn = lambda _: None,
     journal: RunJournal | None = None,
 ) -> SyncOutcome:
-    """Every step for one scope, in one go (a range of a scaled-out sync). `links`: the
-    store's category and tag links, if the run read them already (see `read_index`)."""
+    """Every step for one scope, in one go (a range of a scaled-out sync). `shared`: the
+    store-wide listings the run read once for all its ranges (`SharedReads`)."""
     started = time.time()
     catalog = read_source(scope, dummyjson)
     if not catalog.consistent:
         warn(f"{scope.key}: the source changed while it was read; archiving is off for it")
     categories = plan_category_map(catalog, dummyjson, medusa)
-    index = read_index(scope, medusa, catalog, links)
+    index = read_index(scope, medusa, catalog, shared.links if shared else None)
     outcome = sync_products(
         catalog,
         categories,
@@ -254,9 +275,16 @@ def sync_scope(
         scope=scope,
         warn=warn,
         journal=journal,
+        shared=shared,
     )
     outcome.report.finish(started)
     return outcome
+
+
+def _done(stock: StockAhead) -> Future[StockAhead]:
+    future: Future[StockAhead] = Future()
+    future.set_result(stock)
+    return future
 
 
 def _images(

@@ -78,16 +78,22 @@ class StockAhead:
     levels: dict[str, int | None]  # inventory item id -> level at locations[0]
 
 
-def read_stock_ahead(
-    catalog: SourceCatalog, index: ProductIndex, medusa: MedusaResource, pool: Executor
-) -> Future[StockAhead]:
-    """Start reading, on `pool`, what `sync_stock` will need whatever the writes do."""
+def ahead_items(catalog: SourceCatalog, index: ProductIndex) -> list[str]:
+    """The inventory items whose levels are read ahead: the index's, of the catalog's
+    products."""
     ours = catalog.source_ids
-    items = [
+    return [
         p.inventory_item_id
         for p in index.products.values()
         if p.inventory_item_id and p.source_id in ours
     ]
+
+
+def read_stock_ahead(
+    catalog: SourceCatalog, index: ProductIndex, medusa: MedusaResource, pool: Executor
+) -> Future[StockAhead]:
+    """Start reading, on `pool`, what `sync_stock` will need whatever the writes do."""
+    items = ahead_items(catalog, index)
     medusa.client  # noqa: B018 -- made here, in one thread, before two threads use it
 
     def read() -> StockAhead:

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from product_sync import names
 from product_sync.core.catalog import SourceCatalog
-from product_sync.core.links import ProductLinks
+from product_sync.core.ownership import IGNORE
 from product_sync.core.ranges import IdRange, id_ranges
 from product_sync.defs.catalog_sync.metadata import admin_products_url, table
 from product_sync.defs.catalog_sync.settings import SyncSettings
@@ -28,6 +28,7 @@ from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync import SyncReport, SyncScope, build_category_map, sync_scope
 from product_sync.sync.journal import RunJournal
+from product_sync.sync.shared_reads import SharedReads
 
 DEFAULT_RANGE_SIZE = int(os.environ.get("PRODUCT_SYNC_RANGE_SIZE", "10000"))
 MAX_CONCURRENT = int(os.environ.get("PRODUCT_SYNC_MAX_CONCURRENT", "2"))
@@ -55,8 +56,8 @@ class RangeTask(BaseModel):
     id_range: IdRange
     dry_run: bool
     max_archive_fraction: float
-    # The store's category and tag links, read once for every range (`read_index`).
-    links: ProductLinks | None = None
+    # The store-wide listings (links, sale prices, stock levels), read once for every range.
+    shared: SharedReads | None = None
 
 
 @dg.op(out=dg.DynamicOut(RangeTask))
@@ -70,8 +71,8 @@ def id_ranges_op(
     """Draw the ranges up to the source's highest id, and create once what ranges running
     side by side would otherwise each create (the stock location, which Medusa does not
     keep unique by name; the source's listed categories). A dry run creates nothing.
-    The store's category and tag links are read here once, not once per range: the
-    listings that have them are the size of the whole store."""
+    The listings of the whole store a range needs (category and tag links, the sale
+    price list, the stock levels) are read here once, not once per range."""
     max_id = dummyjson.max_id()
     ranges = id_ranges(max_id, config.range_size, config.ranges)
     if not config.dry_run:
@@ -80,14 +81,17 @@ def id_ranges_op(
             medusa.ensure_stock_location(medusa.stock_location_name, channel)
         categories = build_category_map(SourceCatalog(), dummyjson, medusa)
         context.log.info(f"{len(categories.ids)} categories ready")
-    links = medusa.product_links()
+    policy = sync_settings.ownership.policy()
+    shared = SharedReads.read(
+        medusa, policy, stock=sync_settings.sync_stock and policy.stock is not IGNORE
+    )
     context.log.info(f"{len(ranges)} ranges up to id {max_id}: {', '.join(r.key for r in ranges)}")
     for id_range in ranges:
         task = RangeTask(
             id_range=id_range,
             dry_run=config.dry_run,
             max_archive_fraction=config.max_archive_fraction,
-            links=links,
+            shared=shared,
         )
         yield dg.DynamicOutput(task, mapping_key=id_range.mapping_key)
 
@@ -112,7 +116,7 @@ def sync_id_range_op(
         dummyjson,
         medusa,
         options,
-        links=task.links,
+        shared=task.shared,
         warn=context.log.warning,
         journal=journal,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -119,16 +119,22 @@ class Inventory(ProductReads):
             # A part of a large store (a scaled-out partition): by id after all.
             return self._stock_levels_by_id(location_id, wanted, self.read_concurrency)
         levels: dict[str, int | None] = dict.fromkeys(wanted)
+        for item, level in self.levels_at(location_id):
+            if item in levels:
+                levels[item] = level
+        return levels
+
+    def levels_at(self, location_id: str) -> Iterator[tuple[str, int | None]]:
+        """(inventory item id, stocked quantity) of every item with a level at the
+        location, a page at a time."""
         listing = self._iter_listing(
             "/admin/inventory-items",
             "inventory_items",
-            {**at_location, "fields": LEVEL_FIELDS, "order": "id"},
+            {"location_levels[location_id]": location_id, "fields": LEVEL_FIELDS, "order": "id"},
             PAGE_SIZE,
         )
         for row in listing:
-            if row.get("id") in levels:
-                levels[row["id"]] = level_at(row, location_id)
-        return levels
+            yield row["id"], level_at(row, location_id)
 
     def _stock_levels_by_id(
         self, location_id: str, item_ids: Sequence[str], at_once: int = 1, long: bool = True
