@@ -170,6 +170,11 @@ def hundred_thousand(bench: Bench) -> None:
     bench.scenario(
         "noop-100k", "ours", count, "the one-process sync_job at 100k: its memory"
     ).runs.append(one_process)
+    bench.catalog.mutate("price", count=max(1, count // 100))
+    changed = bench.ours("1pct-100k", batch_size=bench.args.batch_size)
+    bench.scenario(
+        "1pct-100k", "ours", count, "the one-process sync_job at 100k, 1000 prices changed"
+    ).runs.append(changed)
     census = store_census(bench.info)
     bench.say(f"store after the 100k runs: {census}")
     bench.scenarios["partitioned-1pct-100k"].note += f"; store census {census}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Iterable, Set
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,25 @@ def _unpack(blob: bytes) -> Any:
     return json.loads(zlib.decompress(blob))
 
 
+def _read_sale(medusa: MedusaResource, policy: OwnershipPolicy) -> bytes | None:
+    if policy.sale_price is IGNORE:
+        return None
+    ahead = read_sale_prices_ahead(medusa, policy)
+    if ahead.error is not None:
+        return None
+    held = [(p.id, p.variant_id, str(p.amount), p.currency_code) for p in ahead.held]
+    return _pack((ahead.lists, held))
+
+
+def _read_stock(medusa: MedusaResource) -> bytes | None:
+    try:
+        locations = medusa.stock_locations(medusa.stock_location_name)
+        levels = dict(medusa.levels_at(locations[0]["id"])) if locations else {}
+    except HTTPError:
+        return None
+    return _pack((locations, levels))
+
+
 class SharedReads(BaseModel):
     """The store-wide reads of one scaled-out run, handed to each of its ranges."""
 
@@ -52,22 +72,18 @@ class SharedReads(BaseModel):
     def read(cls, medusa: MedusaResource, policy: OwnershipPolicy, *, stock: bool) -> SharedReads:
         """Read the links, the sale price list (unless the `policy` ignores sale prices)
         and, with `stock`, the levels at the stock location. A failed sale price or stock
-        read is left to the ranges, which read for themselves as before."""
-        sale = None
-        if policy.sale_price is not IGNORE:
-            ahead = read_sale_prices_ahead(medusa, policy)
-            if ahead.error is None:
-                held = [(p.id, p.variant_id, str(p.amount), p.currency_code) for p in ahead.held]
-                sale = _pack((ahead.lists, held))
-        levels = None
-        if stock:
-            try:
-                locations = medusa.stock_locations(medusa.stock_location_name)
-                found = dict(medusa.levels_at(locations[0]["id"])) if locations else {}
-                levels = _pack((locations, found))
-            except HTTPError:
-                levels = None
-        return cls(links=medusa.product_links(), sale=sale, stock=levels)
+        read is left to the ranges, which read for themselves as before. The three are
+        read side by side."""
+        medusa.client  # noqa: B018 -- made here, in one thread, before three threads use it
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            links = pool.submit(medusa.product_links)
+            sale = pool.submit(_read_sale, medusa, policy)
+            levels = pool.submit(_read_stock, medusa) if stock else None
+            return cls(
+                links=links.result(),
+                sale=sale.result(),
+                stock=levels.result() if levels else None,
+            )
 
     def sale_for(self, variants: Set[str]) -> SaleAhead | None:
         """The sale price list as a range reads it, holding only its `variants`' prices
