@@ -1,0 +1,49 @@
+"""The journal file: written an entry at a time, read back as the journal it was."""
+
+import json
+
+from product_sync.core.journal import Journal, ProductEntry, StockEntry
+from product_sync.core.sale_journal import SaleListEntry, SalePriceChange
+from product_sync.sync.journal import load_journals, write_journal
+
+
+def journal(products=3):
+    return Journal(
+        run_id="run-1",
+        part="ids_1_10000",
+        complete=True,
+        products=[
+            ProductEntry(
+                product_id=f"prod_{n}",
+                external_id=f"dummyjson:{n}",
+                handle=f"h-{n}",
+                before=None if n % 2 else {"title": f"Tée «{n}»", "status": "published"},
+                after={"title": f"Tée «{n}» — new", "tags": ["a", "b"]},
+            )
+            for n in range(products)
+        ],
+        stock=[StockEntry(inventory_item_id="iitem_1", location_id="sloc_1", before=None)],
+        categories_created={"beauty": "pcat_1"},
+        sale_prices=[
+            SaleListEntry(
+                price_list_id="plist_1",
+                prices=[SalePriceChange(variant_id="variant_1", source_id=1, after=[])],
+            )
+        ],
+    )
+
+
+def test_the_file_holds_the_journal_and_the_extra_keys(tmp_path):
+    written = journal()
+    path = write_journal(tmp_path / "journal.json", written, {"pending_creates": ["dummyjson:9"]})
+    raw = json.loads(path.read_text())
+    assert raw == {**written.model_dump(mode="json"), "pending_creates": ["dummyjson:9"]}
+    ((loaded, pending),) = load_journals(tmp_path)
+    assert loaded == written and pending == ["dummyjson:9"]
+
+
+def test_empty_lists_make_a_valid_file(tmp_path):
+    empty = Journal(run_id="run-2")
+    path = write_journal(tmp_path / "journal.json", empty, {})
+    assert json.loads(path.read_text()) == empty.model_dump(mode="json")
+    assert not list(tmp_path.glob("*.partial"))
