@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from product_sync.core.journal import Journal, ProductEntry, State, StockEntry, product_state
 from product_sync.core.planning import SyncPlan
@@ -48,14 +49,26 @@ def journal_path(directory: Path, part: str | None = None) -> Path:
     return directory / (f"{JOURNAL_NAME}-{part}.json" if part else f"{JOURNAL_NAME}.json")
 
 
-def write_json(path: Path, value: Any, *, indent: int | None = None) -> Path:
-    """Write atomically: a reader never sees half a file, a crash never leaves one."""
+@contextmanager
+def atomic_file(path: Path) -> Iterator[TextIO]:
+    """A file written in full or not at all: a reader never sees half of it, a crash never
+    leaves one (written beside it, then moved into place)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    separators = (",", ":") if indent is None else None
-    text = json.dumps(value, ensure_ascii=False, indent=indent, separators=separators, default=str)
-    partial.write_text(text)
+    try:
+        with partial.open("w") as out:
+            yield out
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     os.replace(partial, path)
+
+
+def write_json(path: Path, value: Any, *, indent: int | None = None) -> Path:
+    """Write atomically (`atomic_file`)."""
+    separators = (",", ":") if indent is None else None
+    with atomic_file(path) as out:
+        json.dump(value, out, ensure_ascii=False, indent=indent, separators=separators, default=str)
     return path
 
 
@@ -68,10 +81,8 @@ STREAMED = ("products", "stock", "sale_prices")
 def write_journal(path: Path, journal: Journal, extra: dict[str, Any]) -> Path:
     """`write_json` of the journal (plus `extra` keys), its lists serialized an entry at a
     time; the same JSON, read back by `load_journals`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
     head = {**journal.model_dump(mode="json", exclude=set(STREAMED)), **extra}
-    with partial.open("w") as out:
+    with atomic_file(path) as out:
         out.write(json.dumps(head, ensure_ascii=False, separators=(",", ":"), default=str)[:-1])
         for name in STREAMED:
             out.write(f',"{name}":[')
@@ -79,7 +90,6 @@ def write_journal(path: Path, journal: Journal, extra: dict[str, Any]) -> Path:
                 out.write(("," if number else "") + entry.model_dump_json())
             out.write("]")
         out.write("}")
-    os.replace(partial, path)
     return path
 
 

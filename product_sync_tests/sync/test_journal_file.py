@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from product_sync.core.journal import Journal, ProductEntry, StockEntry
 from product_sync.core.sale_journal import SaleListEntry, SalePriceChange
 from product_sync.sync.journal import load_journals, write_journal
@@ -46,4 +48,15 @@ def test_empty_lists_make_a_valid_file(tmp_path):
     empty = Journal(run_id="run-2")
     path = write_journal(tmp_path / "journal.json", empty, {})
     assert json.loads(path.read_text()) == empty.model_dump(mode="json")
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_write_that_fails_leaves_the_journal_it_had(tmp_path):
+    path = write_journal(tmp_path / "journal.json", journal(1), {})
+    before = path.read_text()
+    looped: list = []
+    looped.append(looped)  # a value JSON cannot hold
+    with pytest.raises(ValueError, match="Circular"):
+        write_journal(path, journal(2), {"pending_creates": looped})
+    assert path.read_text() == before
     assert not list(tmp_path.glob("*.partial"))
