@@ -114,7 +114,7 @@ def sync_products(
     variants = {p.variant_id for p in index.products.values() if p.variant_id}
     sale_read = shared.sale_for(variants) if shared else None
     sale_ahead = (
-        Ahead(lambda: sale_read)
+        Ahead.done(sale_read)
         if sale_read is not None
         else Ahead(read_sale_prices_ahead, medusa, options.ownership)
     )

@@ -13,7 +13,7 @@ result just before planning, so its requests overlap the others'.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -43,6 +43,14 @@ class Ahead(Generic[T]):
         pool = ThreadPoolExecutor(max_workers=1)
         self._future = pool.submit(step, *args, **kwargs)
         pool.shutdown(wait=False)
+
+    @classmethod
+    def done(cls, value: T) -> Ahead[T]:
+        """One whose result is already known (read earlier in the run): no thread."""
+        ahead = cls.__new__(cls)
+        ahead._future = Future()
+        ahead._future.set_result(value)
+        return ahead
 
     def result(self) -> T:
         return self._future.result()
