@@ -5,6 +5,7 @@ the ones a run created)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
 from typing import Any
 
 from product_sync.core.journal import STATE_FIELDS
@@ -15,7 +16,7 @@ from product_sync.resources.medusa.client import (
     chunks,
 )
 from product_sync.resources.medusa.inventory import Inventory
-from product_sync.resources.medusa.reads import with_links
+from product_sync.resources.medusa.reads import JOINED_LINKS_COST, with_links
 from product_sync.resources.medusa.rows import LINK_FIELDS
 
 LEVEL_ID_FIELDS = "id,location_levels.id,location_levels.location_id"
@@ -26,8 +27,8 @@ class ProductStates(Inventory):
         """Product id -> its row with `STATE_FIELDS`; ids not in the store are left out.
 
         Many products (a first load's creates) are read without the category and tag
-        joins, their links attached from `product_links`: joined, a 10k run's states
-        took Medusa 25-37 s a page of 2000 (benchmarks/README.md)."""
+        joins, their links attached apart (`links_of`): joined to every state field, a
+        10k run's states took Medusa 25-37 s a page of 2000 (benchmarks/README.md)."""
         wanted = list(dict.fromkeys(product_ids))
         many = len(wanted) > LOOKUP_MAX
         fields = ",".join(f for f in STATE_FIELDS.split(",") if not (many and f in LINK_FIELDS))
@@ -39,7 +40,7 @@ class ProductStates(Inventory):
         else:
             found = {row["id"]: row for row in self.products_by_id(wanted, fields)}
         if many and found:
-            by_product = self.product_links().by_product(set(found))
+            by_product = self.links_of(set(found))
             for row in found.values():
                 with_links(row, by_product)
         return found
@@ -56,9 +57,15 @@ class ProductStates(Inventory):
             yield from self.products_by_external_id(wanted, fields=STATE_FIELDS)
             return
         fields = ",".join(f for f in STATE_FIELDS.split(",") if f not in LINK_FIELDS)
-        by_product = self.product_links().by_product()
-        for row in self.iter_by_external_id(wanted, fields=fields):
-            yield with_links(row, by_product)
+        rows = self.iter_by_external_id(wanted, fields=fields)
+        if len(wanted) * JOINED_LINKS_COST >= self.product_count():
+            by_product = self.product_links().by_product()
+            for row in rows:
+                yield with_links(row, by_product)
+            return
+        while page := list(islice(rows, LOOKUP_MAX)):
+            by_product = self._links_of([r["id"] for r in page])
+            yield from (with_links(r, by_product) for r in page)
 
     def level_ids(self, location_id: str, item_ids: Sequence[str]) -> dict[str, str]:
         """Inventory item id -> the id of its level at the location (items without one
