@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from product_sync.core.catalog import SourceCatalog
@@ -79,11 +80,16 @@ class SyncOutcome:
     report: SyncReport
     plan: SyncPlan
     categories: CategoryMap
-    # The plan as rows a person reads (field changes old -> new), and the stock levels set.
-    rows: list[PlanRow] = field(default_factory=list)
-    stock: list[StockRow] = field(default_factory=list)
+    # Builds the plan as rows a person reads (field changes old -> new), when asked: a
+    # range of a scaled-out run never shows them, and a first load has one per create.
+    make_rows: Callable[[], list[PlanRow]] = list
+    stock: list[StockRow] = field(default_factory=list)  # the stock levels set
     # The sale price list as the run found it, hashed (`review.sale_state`).
     sale_hashes: dict[str, str] = field(default_factory=dict)
+
+    @cached_property
+    def rows(self) -> list[PlanRow]:
+        return self.make_rows()
 
 
 def sync_products(
@@ -241,7 +247,7 @@ def sync_products(
         report=report.finish(started),
         plan=planned,
         categories=categories,
-        rows=add_sale_rows(plan_rows(planned, index, before, levels), sold, index),
+        make_rows=lambda: add_sale_rows(plan_rows(planned, index, before, levels), sold, index),
         stock=levels,
         sale_hashes=sale_state(sale_ahead.result(), index),
     )
