@@ -60,3 +60,35 @@ def test_a_write_that_fails_leaves_the_journal_it_had(tmp_path):
         write_journal(path, journal(2), {"pending_creates": looped})
     assert path.read_text() == before
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_entries_made_while_writing_follow_the_journals_own(tmp_path):
+    """A first load's created products are read back as the file is written (`more`),
+    never all held: the file must hold them after the journal's own entries."""
+    own = journal(2)
+    made = (ProductEntry(product_id=f"prod_new_{n}", after={"title": "new"}) for n in range(3))
+    write_journal(tmp_path / "journal.json", own, {}, {"products": made})
+    ((loaded, _),) = load_journals(tmp_path)
+    assert [e.product_id for e in loaded.products] == [
+        "prod_0",
+        "prod_1",
+        "prod_new_0",
+        "prod_new_1",
+        "prod_new_2",
+    ]
+    assert loaded.stock == own.stock and loaded.sale_prices == own.sale_prices
+
+
+def test_a_failed_read_while_writing_leaves_the_journal_it_had(tmp_path):
+    """Reading the created products back fails midway: the file keeps what `begin`
+    wrote (a run that died between the two), not half a journal."""
+    path = write_journal(tmp_path / "journal.json", journal(1), {"pending_creates": ["x:1"]})
+    before = path.read_text()
+
+    def made():
+        yield ProductEntry(product_id="prod_new_0")
+        raise ConnectionError("store went away")
+
+    with pytest.raises(ConnectionError):
+        write_journal(path, journal(2), {}, {"products": made()})
+    assert path.read_text() == before and not list(tmp_path.glob("*.partial"))
