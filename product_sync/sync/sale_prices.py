@@ -76,6 +76,17 @@ def read_sale_prices_ahead(
     return SaleAhead(lists=lists, held=held)
 
 
+def make_sale_list(medusa: MedusaResource) -> SaleListEntry | None:
+    """Create the sync's sale price list, empty, if the store has none: the journal entry
+    of the list made (None: there was one). A scaled-out run makes it before its ranges
+    start: made by the first range that needed it, each later range of a first load read
+    every price the earlier ones had written (100k: 225 reads, 96 s of Medusa's time)."""
+    if medusa.price_lists_marked(*_marker(medusa)):
+        return None
+    list_id, landed = _create_list(medusa, [])
+    return SaleListEntry(price_list_id=list_id, created=True) if landed else None
+
+
 def sync_sale_prices(
     ahead: SaleAhead,
     catalog: SourceCatalog,

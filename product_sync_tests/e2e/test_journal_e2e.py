@@ -231,14 +231,14 @@ def second_price(catalog, source_id: int) -> Decimal:
     return Decimal(str(body["price"]))
 
 
-def test_a_scaled_out_run_is_reverted_across_its_ranges(
-    store, catalog, instance, empty_store, monkeypatch
-):
+@pytest.fixture
+def scaled_out(catalog, instance, empty_store, monkeypatch):
+    """Runs `sync_partitioned_job` in ranges of 100; returns the run's id."""
     monkeypatch.setenv("DUMMYJSON_BASE_URL", catalog.base_url)
     monkeypatch.setenv("MEDUSA_BACKEND_URL", empty_store.backend_url)
     monkeypatch.setenv("MEDUSA_API_KEY", empty_store.api_key)
 
-    def scaled_out() -> str:
+    def run() -> str:
         result = dg.execute_job(
             dg.reconstructable(reconstruct_sync_partitioned_job),
             instance=instance,
@@ -252,6 +252,12 @@ def test_a_scaled_out_run_is_reverted_across_its_ranges(
         assert result.success, failures
         return result.run_id
 
+    return run
+
+
+def test_a_scaled_out_run_is_reverted_across_its_ranges(
+    store, catalog, instance, empty_store, scaled_out
+):
     scaled_out()
     after_first = snapshot(store)
     catalog.mutate("price", ids=[5, 150])  # one change in each range
@@ -261,6 +267,22 @@ def test_a_scaled_out_run_is_reverted_across_its_ranges(
     assert undone.success, step_failure(undone)
     assert revert_metadata(undone)["products_restored"] == 2
     assert snapshot(store) == after_first
+
+
+def test_a_scaled_out_first_load_is_reverted_with_the_sale_list_made_for_its_ranges(
+    store, catalog, instance, empty_store, scaled_out
+):
+    """The sale price list a scaled-out first load makes before its ranges (journaled
+    apart from them) holds every range's sale prices, once, and goes with a revert."""
+    first = scaled_out()
+    discounted = sum(1 for r in records(catalog).values() if r.get("discountPercentage"))
+    assert len(sale_list(store)) == discounted > 100  # prices from more than one range
+    undone = revert(empty_store, instance, first)
+    assert undone.success, step_failure(undone)
+    shown = revert_metadata(undone)
+    assert shown["price_lists_removed"] == 1, shown
+    assert sale_list(store) == {}
+    assert {p["status"] for p in snapshot(store).values()} == {"draft"}
 
 
 def records(catalog) -> dict[int, dict[str, Any]]:

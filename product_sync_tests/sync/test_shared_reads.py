@@ -9,6 +9,7 @@ import responses
 from product_sync.core.ownership import IGNORE, OwnershipPolicy
 from product_sync.core.sale_prices import PRICE_LIST_KEY
 from product_sync.resources.medusa import MedusaResource
+from product_sync.sync.sale_prices import make_sale_list
 from product_sync.sync.shared_reads import SharedReads
 from product_sync_tests.sync.test_sale_prices import PREFIX, STORE
 
@@ -98,3 +99,21 @@ def test_a_failed_read_is_left_to_the_ranges(store):
     )
     shared = SharedReads.read(medusa(), OwnershipPolicy(), stock=True)
     assert shared.stock is None and shared.stock_for(["iitem_1"]) is None
+
+
+def test_a_first_run_makes_the_list_before_its_ranges_and_they_use_it_unread(store):
+    """`id_ranges_op` makes the list on a first run, so the ranges get it (empty) from
+    the shared reads instead of each reading what earlier ranges wrote into it."""
+    made = make_sale_list(medusa())
+    assert made is not None and made.created
+    assert list(store.lists) == [made.price_list_id] and not store.prices
+    serve_store({})
+    shared = SharedReads.read(medusa(), OwnershipPolicy(), stock=False)
+    sale = shared.sale_for({"variant_1"})
+    assert sale.lists == [made.price_list_id] and sale.held == []
+
+
+def test_a_list_already_there_is_not_made_again(store):
+    ours = store.add_list({PRICE_LIST_KEY: PREFIX}, "2026-01-01T00:00:00Z")
+    assert make_sale_list(medusa()) is None
+    assert list(store.lists) == [ours]

@@ -28,9 +28,12 @@ from product_sync.resources.dummyjson import DummyJSONResource
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync import SyncReport, SyncScope, build_category_map, sync_scope
 from product_sync.sync.journal import RunJournal
+from product_sync.sync.sale_prices import make_sale_list
 from product_sync.sync.shared_reads import SharedReads
 
 DEFAULT_RANGE_SIZE = int(os.environ.get("PRODUCT_SYNC_RANGE_SIZE", "10000"))
+# The journal of what `id_ranges_op` creates for the ranges (the sale price list).
+LISTS_PART = "lists"
 MAX_CONCURRENT = int(os.environ.get("PRODUCT_SYNC_MAX_CONCURRENT", "2"))
 # A range's process forks from a server that has imported Dagster and this code once
 # (forkserver) instead of starting Python and importing both again: ~5 s of CPU per range
@@ -70,18 +73,21 @@ def id_ranges_op(
 ):
     """Draw the ranges up to the source's highest id, and create once what ranges running
     side by side would otherwise each create (the stock location, which Medusa does not
-    keep unique by name; the source's listed categories). A dry run creates nothing.
-    The listings of the whole store a range needs (category and tag links, the sale
-    price list, the stock levels) are read here once, not once per range."""
+    keep unique by name; the source's listed categories; the sale price list, journaled
+    as this run's). A dry run creates nothing. The listings of the whole store a range
+    needs (category and tag links, the sale price list, the stock levels) are read here
+    once, not once per range."""
     max_id = dummyjson.max_id()
     ranges = id_ranges(max_id, config.range_size, config.ranges)
+    policy = sync_settings.ownership.policy()
     if not config.dry_run:
         if sync_settings.sync_stock:
             channel = medusa.default_sales_channel_id()
             medusa.ensure_stock_location(medusa.stock_location_name, channel)
         categories = build_category_map(SourceCatalog(), dummyjson, medusa)
         context.log.info(f"{len(categories.ids)} categories ready")
-    policy = sync_settings.ownership.policy()
+        if sync_settings.apply_discounts and policy.sale_price is not IGNORE:
+            _make_sale_list(context, medusa)
     shared = SharedReads.read(
         medusa, policy, stock=sync_settings.sync_stock and policy.stock is not IGNORE
     )
@@ -94,6 +100,16 @@ def id_ranges_op(
             shared=shared,
         )
         yield dg.DynamicOutput(task, mapping_key=id_range.mapping_key)
+
+
+def _make_sale_list(context: dg.OpExecutionContext, medusa: MedusaResource) -> None:
+    made = make_sale_list(medusa)
+    if made is not None:
+        run_id = context.run.run_id
+        RunJournal(run_dir(context.instance, run_id), run_id, part=LISTS_PART).finish(
+            medusa, sale_prices=[made]
+        )
+        context.log.info(f"sale price list {made.price_list_id} created")
 
 
 @dg.op
