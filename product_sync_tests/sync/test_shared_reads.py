@@ -7,7 +7,9 @@ from decimal import Decimal
 import responses
 
 from product_sync.core.ownership import IGNORE, OwnershipPolicy
+from product_sync.core.ranges import IdRange
 from product_sync.core.sale_prices import PRICE_LIST_KEY
+from product_sync.defs.scale_out.jobs import RangeTask
 from product_sync.resources.medusa import MedusaResource
 from product_sync.sync.sale_prices import make_sale_list
 from product_sync.sync.shared_reads import SharedReads
@@ -117,3 +119,21 @@ def test_a_list_already_there_is_not_made_again(store):
     ours = store.add_list({PRICE_LIST_KEY: PREFIX}, "2026-01-01T00:00:00Z")
     assert make_sale_list(medusa()) is None
     assert list(store.lists) == [ours]
+
+
+def test_a_reexecuted_range_reads_sale_prices_and_stock_again_but_keeps_the_links(store):
+    """Re-executed from failure, a range gets `id_ranges_op`'s reads from before its first
+    attempt, which may have written sale prices and levels since: taken as they were,
+    its sale prices would be created a second time."""
+    ours = store.add_list({PRICE_LIST_KEY: PREFIX}, "2026-01-01T00:00:00Z")
+    store.add_price(ours, "variant_1", "9.50")
+    serve_store({"iitem_1": 4})
+    shared = SharedReads.read(medusa(), OwnershipPolicy(), stock=True)
+    task = RangeTask(
+        id_range=IdRange(lo=1, hi=10), dry_run=False, max_archive_fraction=0.2, shared=shared
+    )
+
+    assert task.shared_reads(reexecuted=False) == shared
+    again = task.shared_reads(reexecuted=True)
+    assert again.links == shared.links
+    assert again.sale_for({"variant_1"}) is None and again.stock_for(["iitem_1"]) is None

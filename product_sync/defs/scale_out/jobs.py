@@ -62,6 +62,15 @@ class RangeTask(BaseModel):
     # The store-wide listings (links, sale prices, stock levels), read once for every range.
     shared: SharedReads | None = None
 
+    def shared_reads(self, *, reexecuted: bool) -> SharedReads | None:
+        """What the range may take from `shared`. Re-executed (from failure), the sale
+        prices and stock levels were read before the range's first attempt, which may
+        have written some of them since: it reads those again (the links stay: a range
+        looks up the links of products they do not name)."""
+        if self.shared is None or not reexecuted:
+            return self.shared
+        return SharedReads(links=self.shared.links)
+
 
 @dg.op(out=dg.DynamicOut(RangeTask))
 def id_ranges_op(
@@ -132,7 +141,7 @@ def sync_id_range_op(
         dummyjson,
         medusa,
         options,
-        shared=task.shared,
+        shared=task.shared_reads(reexecuted=context.run.parent_run_id is not None),
         warn=context.log.warning,
         journal=journal,
     )
