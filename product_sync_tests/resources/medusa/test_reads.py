@@ -178,6 +178,16 @@ def test_many_lookups_in_an_empty_store_cost_one_count():
 
 
 @responses.activate
+def test_lookups_that_fit_one_request_are_sent_without_counting_the_store_first():
+    """A batch's handle check (up to 250 handles) costs one lookup: a count before it
+    cost as much again (a cold 10k range counted the store ~100 times)."""
+    responses.get(f"{BASE}/admin/products", json={"products": [], "count": 0})
+    assert medusa().handles_in_use(f"h-{n}" for n in range(250)) == set()
+    (call,) = responses.calls
+    assert len(parse_qs(urlsplit(call.request.url).query)["handle[]"]) == 250
+
+
+@responses.activate
 def test_many_lookups_in_a_small_store_read_the_listing_instead():
     stored = [
         {"id": "p1", "handle": "h-1", "external_id": "dummyjson:1"},
