@@ -105,10 +105,12 @@ def sync_products(
     journal: RunJournal | None = None,
     gate: Gate | None = None,
     shared: SharedReads | None = None,
+    index_read_now: bool = False,
 ) -> SyncOutcome:
     """Make the store match `catalog` (the steps after the reads). `journal` records what
     a writing run changes; `gate` may stop the run before its first product write;
-    `shared`: the store-wide listings a scaled-out run read once for all its ranges."""
+    `shared`: the store-wide listings a scaled-out run read once for all its ranges;
+    `index_read_now`: `index` was read just before, by the catalog's external ids."""
     started = time.time()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
     scope = scope or SyncScope()
@@ -163,6 +165,7 @@ def sync_products(
                 allow_backorder=options.allow_backorder,
                 policy=options.ownership,
                 taxonomy=taxonomy.ids,
+                index_fresh=index_read_now,
                 **planning,
             )
 
@@ -282,6 +285,7 @@ def sync_scope(
         warn=warn,
         journal=journal,
         shared=shared,
+        index_read_now=True,
     )
     outcome.report.finish(started)
     return outcome
