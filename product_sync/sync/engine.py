@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
@@ -31,13 +31,12 @@ from product_sync.sync.sale_prices import read_sale_prices_ahead, sync_sale_pric
 from product_sync.sync.scope import SyncScope, read_index, read_source
 from product_sync.sync.shared_reads import SharedReads
 from product_sync.sync.stock import (
-    StockAhead,
     ahead_items,
     read_stock_ahead,
     stock_items,
     sync_stock,
 )
-from product_sync.sync.taxonomy import Ahead, prepare_taxonomy, record_taxonomy
+from product_sync.sync.taxonomy import Ahead, done_future, prepare_taxonomy, record_taxonomy
 from product_sync.sync.writing import write_plan
 
 Warn = Callable[[str], None]
@@ -142,7 +141,7 @@ def sync_products(
         if stock_owned:
             stock_read = shared.stock_for(ahead_items(catalog, index)) if shared else None
             ahead = (
-                _done(stock_read)
+                done_future(stock_read)
                 if stock_read is not None
                 else read_stock_ahead(catalog, index, medusa, background)
             )
@@ -289,12 +288,6 @@ def sync_scope(
     )
     outcome.report.finish(started)
     return outcome
-
-
-def _done(stock: StockAhead) -> Future[StockAhead]:
-    future: Future[StockAhead] = Future()
-    future.set_result(stock)
-    return future
 
 
 def _images(

@@ -36,6 +36,14 @@ CREATE_CONCURRENCY = 4  # one-at-a-time creates sent at once (the rare path: see
 T = TypeVar("T")
 
 
+def done_future(value: T) -> Future[T]:
+    """A future that already holds `value` (for steps that take a future of what they
+    may also be handed ready)."""
+    future: Future[T] = Future()
+    future.set_result(value)
+    return future
+
+
 class Ahead(Generic[T]):
     """A step started now in a thread of its own, its result (or error) taken later."""
 
@@ -48,8 +56,7 @@ class Ahead(Generic[T]):
     def done(cls, value: T) -> Ahead[T]:
         """One whose result is already known (read earlier in the run): no thread."""
         ahead = cls.__new__(cls)
-        ahead._future = Future()
-        ahead._future.set_result(value)
+        ahead._future = done_future(value)
         return ahead
 
     def result(self) -> T:
