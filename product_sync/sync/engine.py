@@ -109,7 +109,7 @@ def sync_products(
     """Make the store match `catalog` (the steps after the reads). `journal` records what
     a writing run changes; `gate` may stop the run before its first product write;
     `shared`: the store-wide listings a scaled-out run read once for all its ranges;
-    `index_read_now`: `index` was read just before, by the catalog's external ids."""
+    `index_read_now`: `index` was read just before, for every product of `catalog`."""
     started = time.time()
     requests_before, retries_before = medusa.requests_made, medusa.retries_made
     scope = scope or SyncScope()

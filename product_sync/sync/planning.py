@@ -45,10 +45,10 @@ def plan_against_store(
 
     The index may be older than this moment (another run, a hand edit), so: any product
     we would create that already exists under our external id joins the index and is
-    planned again as an update (unless `index_fresh`: the index was just read by these
-    very external ids, as a range's is, and looking them up again finds what it found:
-    a first load of 100k looked up every create once more per planning round, 680
-    requests, 62 s of Medusa's time); any handle we would give a new product that
+    planned again as an update (unless `index_fresh`: the index was just read for every
+    product planned, as `sync_scope` reads it, and looking them up again finds what it
+    found: a first load of 100k looked up every create once more per planning round,
+    680 requests, 62 s of Medusa's time); any handle we would give a new product that
     another product holds is marked taken and planned again. With `probe_width`, a
     handle found taken also brings its next `probe_width` suffixes into the question,
     for callers that expect long runs of them (a partition of a large catalog).
