@@ -16,7 +16,7 @@ from product_sync.resources.medusa.client import (
     chunks,
 )
 from product_sync.resources.medusa.inventory import Inventory
-from product_sync.resources.medusa.reads import JOINED_LINKS_COST, with_links
+from product_sync.resources.medusa.reads import with_links
 from product_sync.resources.medusa.rows import LINK_FIELDS
 
 LEVEL_ID_FIELDS = "id,location_levels.id,location_levels.location_id"
@@ -58,7 +58,7 @@ class ProductStates(Inventory):
             return
         fields = ",".join(f for f in STATE_FIELDS.split(",") if f not in LINK_FIELDS)
         rows = self.iter_by_external_id(wanted, fields=fields)
-        if len(wanted) * JOINED_LINKS_COST >= self.product_count():
+        if not self.joins_cheaper(len(wanted)):
             by_product = self.product_links().by_product()
             for row in rows:
                 yield with_links(row, by_product)
