@@ -61,10 +61,9 @@ def _read_stock(medusa: MedusaResource) -> bytes | None:
     try:
         locations = medusa.stock_locations(medusa.stock_location_name)
         levels = medusa.levels_at(locations[0]["id"]) if locations else ()
-        rows = [(item, json.dumps(level)) for item, level in levels]
+        return _pack(locations, ((item, json.dumps(level)) for item, level in levels))
     except HTTPError:
         return None
-    return _pack(locations, rows)
 
 
 class SharedReads(BaseModel):
